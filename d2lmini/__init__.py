@@ -1,0 +1,1 @@
+"""d2lmini: the helpers that the notebooks share."""
