@@ -1,0 +1,96 @@
+"""Exercise checkers: run the learner's function on random inputs, answer in one line."""
+
+from collections.abc import Callable
+
+import torch
+
+from . import scratch
+
+
+def report(ok: bool, message: str) -> bool:
+    """Print one friendly line and return ok, so a cell can also assert it."""
+    print(("✅ " if ok else "❌ ") + message)
+    return ok
+
+
+def compare(your_fn: Callable, reference: Callable, make_args: Callable[[torch.Generator], tuple],
+            name: str, trials: int = 5, atol: float = 1e-5) -> bool:
+    """Check your_fn(*args) against reference(*args) on `trials` random argument tuples."""
+    for trial in range(trials):
+        args = make_args(torch.Generator().manual_seed(trial))
+        try:
+            got = your_fn(*[_copy(a) for a in args])
+        except Exception as error:
+            return report(False, f"{name} raised {type(error).__name__}: {error}")
+        want = reference(*args)
+        problem = _difference(got, want, args, atol)
+        if problem:
+            return report(False, f"{name}: {problem}")
+    return report(True, f"{name} agrees with the reference on {trials} random inputs")
+
+
+def squared_loss(your_fn: Callable) -> bool:
+    """Check a squared_loss(y_hat, y) that returns half the squared error per example."""
+    def make_args(gen):
+        n = int(torch.randint(2, 20, (1,), generator=gen))
+        return torch.randn(n, 1, generator=gen), torch.randn(n, generator=gen)
+    return compare(your_fn, scratch.squared_loss, make_args, "squared_loss")
+
+
+def linreg(your_fn: Callable) -> bool:
+    """Check a linreg(X, w, b) that returns X @ w + b."""
+    def make_args(gen):
+        n, d = (int(v) for v in torch.randint(1, 10, (2,), generator=gen))
+        return (torch.randn(n, d, generator=gen), torch.randn(d, 1, generator=gen),
+                torch.randn(1, generator=gen))
+    return compare(your_fn, scratch.linreg, make_args, "linreg")
+
+
+def sgd(your_fn: Callable) -> bool:
+    """Check an sgd(params, lr, batch_size) that updates in place and zeroes the gradients."""
+    for trial in range(5):
+        gen = torch.Generator().manual_seed(trial)
+        params = [torch.randn(3, 1, generator=gen).requires_grad_(),
+                  torch.randn(1, generator=gen).requires_grad_()]
+        for p in params:
+            p.grad = torch.randn(p.shape, generator=gen)
+        want = [(p - 0.1 * p.grad / 4).detach() for p in params]
+        try:
+            returned = your_fn(params, 0.1, 4)
+        except Exception as error:
+            return report(False, f"sgd raised {type(error).__name__}: {error} "
+                                 "(update under `with torch.no_grad():`)")
+        del returned  # whatever sgd returns is ignored: the parameters are what count
+        for p, w in zip(params, want):
+            if not torch.allclose(p.detach(), w, atol=1e-6):
+                return report(False, "sgd: the parameters are not param - lr * grad / batch_size "
+                                     "(update them in place, e.g. `param -= ...`)")
+            if p.grad is not None and p.grad.abs().sum() != 0:
+                return report(False, "sgd: the gradients were not zeroed (call param.grad.zero_())")
+    return report(True, "sgd updates in place and zeroes the gradients")
+
+
+def _copy(value):
+    """A copy of a tensor argument, so the learner's function cannot change the reference's."""
+    return value.clone() if isinstance(value, torch.Tensor) else value
+
+
+def _difference(got, want: torch.Tensor, args: tuple, atol: float) -> str | None:
+    """What is wrong with got compared with want, in words, or None when they agree."""
+    if got is None:
+        return "returned None: did you forget `return`?"
+    if not isinstance(got, torch.Tensor):
+        return f"returned a {type(got).__name__}, expected a tensor"
+    if got.shape != want.shape:
+        hint = ""
+        if got.dim() == 2 and got.shape[0] == got.shape[1] and got.shape[0] > 1:
+            hint = (": a (n, 1) minus an (n,) tensor broadcasts to (n, n); "
+                    "reshape one like the other first")
+        return f"returned shape {tuple(got.shape)}, expected {tuple(want.shape)}{hint}"
+    if not torch.allclose(got.float(), want.float(), atol=atol, rtol=1e-4):
+        i = int((got - want).abs().argmax())
+        ratio = (got.flatten()[i] / want.flatten()[i]).item() if want.flatten()[i] != 0 else None
+        hint = f" (off by a factor {ratio:.3g})" if ratio and abs(ratio - 1) > 0.01 else ""
+        return (f"value {got.flatten()[i].item():.4g} where {want.flatten()[i].item():.4g} "
+                f"was expected{hint}")
+    return None

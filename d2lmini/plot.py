@@ -1,0 +1,134 @@
+"""Figures: loss curves with faded earlier runs, loss contours with paths, image grids."""
+
+import io
+import math
+from collections.abc import Callable, Sequence
+
+import numpy as np
+from matplotlib.axes import Axes
+from matplotlib.figure import Figure
+from matplotlib.ticker import FuncFormatter, LogLocator, NullLocator
+
+from .train import History
+
+FADED = {"alpha": 0.3, "linewidth": 1.0}
+BOLD = {"alpha": 1.0, "linewidth": 2.0}
+
+
+def ema(values: Sequence[float], beta: float = 0.9) -> list[float]:
+    """Exponential moving average s_i = beta * s_(i-1) + (1 - beta) * v_i, starting at v_0."""
+    if not 0 <= beta < 1:
+        raise ValueError(f"beta must be in [0, 1), got {beta!r}")
+    smoothed = []
+    for value in values:
+        smoothed.append(value if not smoothed else beta * smoothed[-1] + (1 - beta) * value)
+    return smoothed
+
+
+def figure_png(fig: Figure, dpi: int = 80) -> bytes:
+    """Render a matplotlib Figure to PNG bytes (works without pyplot, from any thread)."""
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png", dpi=dpi)
+    return buffer.getvalue()
+
+
+def plot_loss(ax: Axes, history: History, ghosts: Sequence[History] = (),
+              smooth: float = 0.0) -> None:
+    """Draw the per-step loss on a log scale: this run bold, earlier runs faded."""
+    for old in ghosts:
+        ax.plot(_finite(old.step_loss, smooth), color="gray", **FADED)
+    ax.plot(_finite(history.step_loss, smooth), color="C0", **BOLD)
+    ax.set(xlabel="step", ylabel="loss", yscale="log")
+    # plain "1e-05" labels and no minor ticks: LaTeX-style labels take ~70 ms to draw
+    ax.yaxis.set_major_locator(LogLocator(numticks=6))
+    ax.yaxis.set_minor_locator(NullLocator())
+    ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:.0e}"))
+    if history.diverged:
+        say(ax, history.message())
+
+
+def plot_metrics(ax: Axes, history: History, ghosts: Sequence[History] = (),
+                 names: Sequence[str] | None = None) -> None:
+    """Draw per-epoch metrics (e.g. train_acc, test_acc): this run bold, earlier runs faded."""
+    names = names or list(history.metrics)
+    for i, name in enumerate(names):
+        for old in ghosts:
+            ax.plot(_epochs(old.metrics.get(name, [])), old.metrics.get(name, []),
+                    color=f"C{i + 1}", **FADED)
+        values = history.metrics.get(name, [])
+        ax.plot(_epochs(values), values, "o-", color=f"C{i + 1}", label=name, **BOLD)
+    ax.set(xlabel="epoch")
+    if names:
+        ax.legend(loc="lower right")
+    if history.diverged:
+        say(ax, history.message())
+
+
+def plot_contour(ax: Axes, loss: Callable[[np.ndarray, np.ndarray], np.ndarray],
+                 xlim: tuple[float, float], ylim: tuple[float, float],
+                 levels: int = 20, n: int = 60) -> None:
+    """Draw contour lines of loss(W1, W2) over a grid (log-spaced levels)."""
+    w1, w2 = np.meshgrid(np.linspace(*xlim, n), np.linspace(*ylim, n))
+    z = loss(w1, w2)
+    lo, hi = max(float(z.min()), 1e-4), float(z.max())
+    ax.contour(w1, w2, z, levels=np.geomspace(lo, hi, levels), cmap="viridis",
+               linewidths=0.8)
+    ax.set(xlim=xlim, ylim=ylim, xlabel="$w_1$", ylabel="$w_2$")
+
+
+def plot_path(ax: Axes, path: Sequence[Sequence[float]], ghosts: Sequence[Sequence] = (),
+              target: Sequence[float] | None = None) -> None:
+    """Draw parameter paths (lists of (w1, w2)) on ax: this one bold, earlier ones faded."""
+    for old in ghosts:
+        if len(old):
+            ax.plot(*np.asarray(old, dtype=float).T, ".-", color="gray", markersize=2, **FADED)
+    if len(path):
+        points = np.asarray(path, dtype=float)
+        ax.plot(*points.T, ".-", color="C3", markersize=3, **BOLD)
+        ax.plot(*points[0], "o", color="C3")
+    if target is not None:
+        ax.plot(*target, "*", color="black", markersize=12)
+
+
+def say(ax: Axes, text: str) -> None:
+    """Write a message in the middle of an axes, in place of a plot that would mislead."""
+    ax.text(0.5, 0.5, text, transform=ax.transAxes, ha="center", va="center", wrap=True,
+            color="C3", fontsize=11, bbox={"facecolor": "white", "edgecolor": "C3"})
+
+
+def show_images(imgs, num_rows: int, num_cols: int, titles: Sequence[str] | None = None,
+                scale: float = 1.5, colors: Sequence[str] | None = None) -> Figure:
+    """Show a grid of images (tensors or arrays of shape (H, W) or (1, H, W)) with titles."""
+    figure = _new_figure((num_cols * scale, num_rows * scale * 1.2))
+    axes = figure.subplots(num_rows, num_cols, squeeze=False).flatten()
+    for i, (ax, img) in enumerate(zip(axes, imgs)):
+        img = img.detach().cpu().numpy() if hasattr(img, "detach") else np.asarray(img)
+        ax.imshow(img.reshape(img.shape[-2:]), cmap="gray_r")
+        ax.set_axis_off()
+        if titles is not None:
+            ax.set_title(titles[i], fontsize=8, color=colors[i] if colors else "black")
+    for ax in axes[len(imgs):]:
+        ax.set_axis_off()
+    return figure
+
+
+def _new_figure(figsize: tuple[float, float]) -> Figure:
+    """A pyplot figure (shown inline in a notebook) sized in inches."""
+    import matplotlib.pyplot as plt
+
+    return plt.figure(figsize=figsize, layout="constrained")
+
+
+def _finite(values: Sequence[float], smooth: float) -> list[float]:
+    """The values up to the first non-finite one, optionally smoothed."""
+    kept = []
+    for value in values:
+        if not math.isfinite(value):
+            break
+        kept.append(value)
+    return ema(kept, smooth) if smooth else kept
+
+
+def _epochs(values: Sequence[float]) -> list[int]:
+    """1, 2, ..., len(values): the epoch numbers of per-epoch values."""
+    return list(range(1, len(values) + 1))

@@ -1,0 +1,27 @@
+"""Models, losses and the optimizer written from scratch, as in the first chapters."""
+
+from collections.abc import Iterable
+
+import torch
+
+from .validate import check_lr, check_positive_int
+
+
+def linreg(X: torch.Tensor, w: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
+    """The linear regression model X @ w + b."""
+    return X @ w + b
+
+
+def squared_loss(y_hat: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+    """Half the squared error of each example (not reduced); y is reshaped like y_hat."""
+    return (y_hat - y.reshape(y_hat.shape)) ** 2 / 2
+
+
+def sgd(params: Iterable[torch.Tensor], lr: float, batch_size: int) -> None:
+    """One minibatch SGD step on summed-loss gradients, in place; zeroes the gradients."""
+    lr = check_lr(lr)
+    batch_size = check_positive_int(batch_size, "batch_size")
+    with torch.no_grad():
+        for param in params:
+            param -= lr * param.grad / batch_size
+            param.grad.zero_()
