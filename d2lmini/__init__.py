@@ -9,7 +9,7 @@ from importlib import import_module
 
 from .data import Batches, data_iter, load_array, synthetic_data
 from .device import set_seed, try_gpu
-from .scratch import linreg, sgd, squared_loss
+from .scratch import cross_entropy, linreg, sgd, softmax, squared_loss
 from .train import History, accuracy, evaluate_accuracy, train
 
 __version__ = "0.1.0"
@@ -25,6 +25,7 @@ _LAZY = {
     "int_slider": "widgets",
     "load_data_fashion_mnist": "fashion_mnist",
     "get_fashion_mnist_labels": "fashion_mnist",
+    "fashion_mnist_tensors": "fashion_mnist",
 }
 
 
@@ -36,6 +37,6 @@ def __getattr__(name: str):
     return module if _LAZY[name] == name else getattr(module, name)
 
 
-__all__ = ["Batches", "History", "accuracy", "data_iter", "evaluate_accuracy", "linreg",
-           "load_array", "set_seed", "sgd", "squared_loss", "synthetic_data", "train", "try_gpu",
-           *_LAZY]
+__all__ = ["Batches", "History", "accuracy", "cross_entropy", "data_iter", "evaluate_accuracy",
+           "linreg", "load_array", "set_seed", "sgd", "softmax", "squared_loss", "synthetic_data",
+           "train", "try_gpu", *_LAZY]

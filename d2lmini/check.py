@@ -70,6 +70,38 @@ def sgd(your_fn: Callable) -> bool:
     return report(True, "sgd updates in place and zeroes the gradients")
 
 
+def softmax(your_fn: Callable) -> bool:
+    """Check a softmax(X) whose rows are probabilities, even for logits of +-1000."""
+    def make_args(gen):
+        n, k = (int(v) for v in torch.randint(2, 10, (2,), generator=gen))
+        return (torch.randn(n, k, generator=gen) * 1000,)
+    return compare(your_fn, scratch.softmax, make_args, "softmax")
+
+
+def cross_entropy(your_fn: Callable) -> bool:
+    """Check a cross_entropy(y_hat, y) that returns -log of each true-class probability."""
+    def make_args(gen):
+        n, k = (int(v) for v in torch.randint(2, 10, (2,), generator=gen))
+        return (torch.rand(n, k, generator=gen).softmax(dim=1),
+                torch.randint(0, k, (n,), generator=gen))
+    return compare(your_fn, scratch.cross_entropy, make_args, "cross_entropy")
+
+
+def accuracy(your_fn: Callable) -> bool:
+    """Check an accuracy(y_hat, y) that returns the fraction of correct predictions."""
+    def make_args(gen):
+        n, k = (int(v) for v in torch.randint(2, 30, (2,), generator=gen))
+        return torch.randn(n, k, generator=gen), torch.randint(0, k, (n,), generator=gen)
+
+    def reference(y_hat, y):
+        return torch.tensor(float((y_hat.argmax(dim=1) == y).float().mean()))
+
+    def yours(y_hat, y):
+        result = your_fn(y_hat, y)
+        return torch.as_tensor(float(result)) if isinstance(result, (int, float)) else result
+    return compare(yours, reference, make_args, "accuracy")
+
+
 def _copy(value):
     """A copy of a tensor argument, so the learner's function cannot change the reference's."""
     return value.clone() if isinstance(value, torch.Tensor) else value

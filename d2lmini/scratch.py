@@ -25,3 +25,14 @@ def sgd(params: Iterable[torch.Tensor], lr: float, batch_size: int) -> None:
         for param in params:
             param -= lr * param.grad / batch_size
             param.grad.zero_()
+
+
+def softmax(X: torch.Tensor) -> torch.Tensor:
+    """Row-wise softmax, stable for large logits: exp(X - max) / sum(exp(X - max))."""
+    X_exp = torch.exp(X - X.max(dim=1, keepdim=True).values)
+    return X_exp / X_exp.sum(dim=1, keepdim=True)
+
+
+def cross_entropy(y_hat: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+    """Per-example cross-entropy -log y_hat[i, y_i] of predicted probabilities y_hat."""
+    return -torch.log(y_hat[range(len(y_hat)), y])

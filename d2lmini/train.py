@@ -57,7 +57,7 @@ def train(net: Callable, loss: Callable, updater: Updater, batches: Iterable, ep
     start = time.perf_counter()
     bar = tqdm(total=epochs * len(batches), delay=1.0, disable=not progress, leave=False)
     for _ in range(epochs):
-        losses, total, count = [], 0.0, 0
+        losses, sizes = [], []  # kept on the device: reading them each step would sync a GPU
         for X, y in batches:
             l = loss(net(X), y)
             if isinstance(updater, torch.optim.Optimizer):
@@ -67,15 +67,15 @@ def train(net: Callable, loss: Callable, updater: Updater, batches: Iterable, ep
             else:
                 l.sum().backward()
                 updater(X.shape[0])
-            l = l.detach()
-            losses.append(l.mean())
-            total, count = total + l.sum() * (X.shape[0] / l.numel()), count + X.shape[0]
+            losses.append(l.detach().mean())
+            sizes.append(X.shape[0])
             if record is not None:
                 history.trace.append(record())
             bar.update()
-        if _keep_finite(history, torch.stack(losses).tolist()):
+        losses = torch.stack(losses).tolist()
+        if _keep_finite(history, losses):
             break
-        history.epoch_loss.append(float(total) / count)
+        history.epoch_loss.append(sum(l * n for l, n in zip(losses, sizes)) / sum(sizes))
         for name, value in (evaluate() if evaluate else {}).items():
             history.metrics.setdefault(name, []).append(value)
     bar.close()

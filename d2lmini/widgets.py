@@ -88,10 +88,10 @@ class LivePanel:
         """Remember the newest settings; start the worker unless it is already running."""
         with self._lock:
             self._pending = self.values()
+            self.status.value = f"{_describe(self._pending)} — training…"
             if self._worker is None:
                 self._worker = threading.Thread(target=self._work, daemon=True)
                 self._worker.start()
-        self.status.value = f"{_describe(self._pending)} — training…"
 
     def _work(self) -> None:
         """Run the newest pending settings until none are left."""
@@ -127,12 +127,8 @@ class LivePanel:
         self.status.value = f"{_describe(settings)} — {history.message()} ({ms:.0f} ms)"
         self.runs += 1
 
-    def _repr_mimebundle_(self, **kwargs):
-        """Display the panel's widgets (so a cell can end with `panel`)."""
-        return self.box._repr_mimebundle_(**kwargs)
-
     def _ipython_display_(self):
-        """Display the panel's widgets (ipywidgets 7 displays through this hook)."""
+        """Display the panel's widgets, so that a cell can end with `panel`."""
         from IPython.display import display
 
         display(self.box)

@@ -1,0 +1,286 @@
+"""Fashion-MNIST: 28x28 grey images of clothes in 10 classes, as tensors and minibatches.
+
+Two subsets:
+
+* ``subset="mini"`` (the default) ships inside d2lmini: the first 500 training and the first
+  100 test images of each class, taken in file order from the official files. It needs no
+  network and loads in milliseconds.
+* ``subset="full"`` is the whole set (60000 training and 10000 test images). The four files
+  are looked for in the ``data_dir`` argument, then in the folder named by the environment
+  variable ``D2LMINI_DATA``, then in a per-user cache folder (``default_cache_dir()``).
+  If they are in none of these, they are downloaded once into the cache folder. Each download
+  goes to a temporary file in that folder and is renamed only after its SHA-256 matched, so
+  an interrupted or damaged download never leaves a file that is trusted later. Files in the
+  cache folder are checked against their SHA-256 and MD5 and fetched again if they differ.
+
+Run ``python -m d2lmini.fashion_mnist --help`` to download the full set ahead of time or to
+rebuild the bundled mini subset.
+"""
+
+import argparse
+import functools
+import gzip
+import hashlib
+import os
+import zlib
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from .data import Batches
+from .device import try_gpu
+from .validate import check_positive_int
+
+# Where the official files live (the ones torchvision downloads). Tests point it elsewhere.
+BASE_URL = "http://fashion-mnist.s3-website.eu-central-1.amazonaws.com/"
+ENV_VAR = "D2LMINI_DATA"
+DOWNLOAD_TIMEOUT = (10, 60)  # seconds: (to connect, to wait for the next bytes)
+
+# file name -> (SHA-256, MD5) of the official gzip file; the MD5s are torchvision's.
+FILES = {
+    "train-images-idx3-ubyte.gz": (
+        "3aede38d61863908ad78613f6a32ed271626dd12800ba2636569512369268a84",
+        "8d4fb7e6c68d591d4c3dfef9ec88bf0d"),
+    "train-labels-idx1-ubyte.gz": (
+        "a04f17134ac03560a47e3764e11b92fc97de4d1bfaf8ba1a3aa29af54cc90845",
+        "25c81989df183df01b3e8a0aad5dffbe"),
+    "t10k-images-idx3-ubyte.gz": (
+        "346e55b948d973a97e58d2351dde16a484bd415d4595297633bb08f03db6a073",
+        "bef4ecab320f06d8554ea6380940ec79"),
+    "t10k-labels-idx1-ubyte.gz": (
+        "67da17c76eaffca5446c3361aaab5c3cd6d1c2608764d35dfb1850b086bf8dd5",
+        "bb300cfdad3c16e7a12a480ee83cd310"),
+}
+TRAIN_IMAGES, TRAIN_LABELS, TEST_IMAGES, TEST_LABELS = FILES
+
+MINI_DIR = Path(__file__).resolve().parent / "fashion_mnist_mini"
+MINI_PER_CLASS = {"train": 500, "test": 100}
+SUBSETS = ("mini", "full")
+TEXT_LABELS = ("t-shirt", "trouser", "pullover", "dress", "coat",
+               "sandal", "shirt", "sneaker", "bag", "ankle boot")
+
+
+class FashionMNISTUnavailableError(RuntimeError):
+    """The full Fashion-MNIST files are neither on this computer nor downloadable."""
+
+
+# ---------------------------------------------------------------- reading the files
+
+def read_idx_gz(path: str | os.PathLike) -> np.ndarray:
+    """Read one gzip'd IDX file of unsigned bytes into a uint8 NumPy array of its shape."""
+    path = Path(path)
+    fix = "delete it (or replace it with a good copy) and load the data again"
+    try:
+        raw = gzip.decompress(path.read_bytes())  # also checks the gzip CRC-32 and length
+    except (EOFError, zlib.error, gzip.BadGzipFile) as err:
+        raise ValueError(f"{path} is not a complete gzip file ({err}); {fix}") from None
+    # IDX header: two zero bytes, a type byte (0x08 = unsigned byte), the number of
+    # dimensions, then each dimension as a big-endian uint32.
+    if len(raw) < 4 or raw[:3] != b"\x00\x00\x08" or not 1 <= raw[3] <= 3:
+        raise ValueError(f"{path} is not an IDX file of unsigned bytes "
+                         f"(bad magic number {raw[:4].hex()}); {fix}")
+    ndim = raw[3]
+    header = 4 + 4 * ndim
+    shape = tuple(int(d) for d in np.frombuffer(raw[4:header], dtype=">u4"))
+    if len(raw) != header + int(np.prod(shape)):
+        raise ValueError(f"{path} should hold {shape} bytes after its header but holds "
+                         f"{len(raw) - header}; {fix}")
+    # copy() gives a writable array that owns its memory (torch warns about read-only ones).
+    return np.frombuffer(raw, dtype=np.uint8, offset=header).reshape(shape).copy()
+
+
+def _read_set(folder: Path) -> tuple[np.ndarray, ...]:
+    """Read the four files in folder; check that images and labels fit together."""
+    arrays = tuple(read_idx_gz(folder / name) for name in FILES)
+    for images, labels, name in ((*arrays[:2], TRAIN_IMAGES), (*arrays[2:], TEST_IMAGES)):
+        if images.ndim != 3 or images.shape[1:] != (28, 28) or labels.shape != images.shape[:1]:
+            raise ValueError(f"{folder / name} holds images of shape {images.shape} for "
+                             f"{labels.shape} labels; expected (N, 28, 28) and (N,)")
+    return arrays
+
+
+def _file_checksums(path: Path) -> tuple[str, str]:
+    """Return the (SHA-256, MD5) of a file, reading it once."""
+    sha256, md5 = hashlib.sha256(), hashlib.md5()
+    with open(path, "rb") as f:
+        while chunk := f.read(1 << 20):
+            sha256.update(chunk)
+            md5.update(chunk)
+    return sha256.hexdigest(), md5.hexdigest()
+
+
+# ---------------------------------------------------------------- finding and downloading
+
+def default_cache_dir() -> Path:
+    """Return the per-user folder that the full set is downloaded into."""
+    import pooch  # imported here so that `import d2lmini` stays quick
+
+    return Path(pooch.os_cache("d2lmini")) / "fashion-mnist"
+
+
+def _how_to_get_files(reason: str) -> str:
+    names = "\n".join(f"    {name}" for name in FILES)
+    return (
+        f"The full Fashion-MNIST set is not on this computer and could not be downloaded "
+        f"from {BASE_URL} ({reason}).\n"
+        f"To use it offline, put these four files\n{names}\n"
+        f"into a folder and pass data_dir='that/folder', or set the environment variable "
+        f"{ENV_VAR}=that/folder, or copy the official files into {default_cache_dir()}.\n"
+        f"Debian's package dataset-fashion-mnist also has them "
+        f"(`dpkg -L dataset-fashion-mnist` shows where).\n"
+        f"subset='mini' (the default) works offline."
+    )
+
+
+def download_fashion_mnist(folder: str | os.PathLike | None = None) -> Path:
+    """Make sure folder (default: the cache) holds the four official files; return it."""
+    import pooch
+    import requests
+
+    folder = Path(folder) if folder is not None else default_cache_dir()
+    for name, (sha256, md5) in FILES.items():
+        path = folder / name
+        if path.is_file() and _file_checksums(path) != (sha256, md5):
+            print(f"{path} is damaged (its checksum is wrong); downloading it again")
+            path.unlink()
+        if path.is_file():
+            continue
+        try:  # pooch writes to a temporary file next to path, checks it, then renames it
+            pooch.retrieve(BASE_URL + name, known_hash=f"sha256:{sha256}", fname=name,
+                           path=folder, progressbar=False,
+                           downloader=pooch.HTTPDownloader(timeout=DOWNLOAD_TIMEOUT))
+        except ValueError:  # pooch found that the checksum does not match
+            reason = f"the {name} that arrived did not match its SHA-256 checksum; deleted it"
+            raise FashionMNISTUnavailableError(_how_to_get_files(reason)) from None
+        except (requests.RequestException, OSError) as err:
+            reason = f"{type(err).__name__} while fetching {name}"
+            raise FashionMNISTUnavailableError(_how_to_get_files(reason)) from None
+    return folder
+
+
+def find_fashion_mnist(data_dir: str | os.PathLike | None = None) -> Path:
+    """Return a folder with the four full-set files: data_dir, $D2LMINI_DATA, or the cache."""
+    for folder in (data_dir, os.environ.get(ENV_VAR)):
+        # Your own folders are read as they are (Debian's re-gzipped copies have other
+        # checksums); read_idx_gz still catches damaged files.
+        if folder and all((Path(folder) / name).is_file() for name in FILES):
+            return Path(folder)
+    return download_fashion_mnist(default_cache_dir())
+
+
+def _check_mini_files() -> None:
+    """Raise if a bundled mini file does not match the SHA256SUMS recorded beside it."""
+    for line in (MINI_DIR / "SHA256SUMS").read_text().splitlines():
+        expected, name = line.split()
+        actual, _ = _file_checksums(MINI_DIR / name)
+        if actual != expected:
+            raise ValueError(f"the bundled file {MINI_DIR / name} is damaged (SHA-256 "
+                             f"mismatch); reinstall d2lmini or rerun --make-mini")
+
+
+@functools.lru_cache(maxsize=4)
+def _uint8_tensors(subset: str, data_dir: str | None,
+                   env_dir: str | None) -> tuple[torch.Tensor, ...]:
+    """Parse a subset once per process; the key holds $D2LMINI_DATA so changing it counts."""
+    if subset == "mini":
+        _check_mini_files()
+        folder = MINI_DIR
+    else:
+        folder = find_fashion_mnist(data_dir)
+    return tuple(torch.from_numpy(a) for a in _read_set(folder))
+
+
+def _check_subset(subset: str) -> str:
+    if subset not in SUBSETS:
+        raise ValueError(f"subset must be one of {SUBSETS}, got {subset!r}")
+    return subset
+
+
+# ---------------------------------------------------------------- public API
+
+def fashion_mnist_tensors(subset: str = "mini", *, data_dir: str | os.PathLike | None = None,
+                          device: torch.device | str | None = None,
+                          flatten: bool = False) -> tuple[torch.Tensor, ...]:
+    """Return (train_X, train_y, test_X, test_y): float32 images in [0, 1], int64 labels."""
+    _check_subset(subset)
+    device = torch.device(device) if device is not None else try_gpu()
+    data_dir = str(data_dir) if data_dir is not None else None
+    cached = _uint8_tensors(subset, data_dir, os.environ.get(ENV_VAR))
+    train_X, train_y, test_X, test_y = (t.to(device) for t in cached)  # move bytes, once
+    # Scale and reshape the whole tensor at once; the results are new tensors, so changing
+    # them in place never touches the cache.
+    shape = (-1, 28 * 28) if flatten else (-1, 1, 28, 28)
+    return (train_X.to(torch.float32).div_(255).reshape(shape), train_y.to(torch.int64),
+            test_X.to(torch.float32).div_(255).reshape(shape), test_y.to(torch.int64))
+
+
+def load_data_fashion_mnist(batch_size: int, subset: str = "mini", *, flatten: bool = False,
+                            data_dir: str | os.PathLike | None = None,
+                            device: torch.device | str | None = None,
+                            shuffle_seed: int | None = 0) -> tuple[Batches, Batches]:
+    """Return (train_iter, test_iter) minibatches of Fashion-MNIST (d2l's function)."""
+    check_positive_int(batch_size, "batch_size")
+    _check_subset(subset)
+    train_X, train_y, test_X, test_y = fashion_mnist_tensors(
+        subset, data_dir=data_dir, device=device, flatten=flatten)
+    if batch_size > len(test_X):
+        raise ValueError(f"batch_size must be between 1 and {len(test_X)} (the size of the "
+                         f"{subset!r} test set), got {batch_size}")
+    return (Batches(train_X, train_y, batch_size, shuffle=True, seed=shuffle_seed),
+            Batches(test_X, test_y, batch_size, shuffle=False))
+
+
+def get_fashion_mnist_labels(labels) -> list[str]:
+    """Return the text labels ('t-shirt', ..., 'ankle boot') for numeric labels."""
+    return [TEXT_LABELS[int(i)] for i in labels]
+
+
+# ---------------------------------------------------------------- the bundled mini subset
+
+def _write_idx_gz(path: Path, array: np.ndarray) -> None:
+    """Write a uint8 array as a gzip'd IDX file, byte for byte the same on every run."""
+    header = bytes([0, 0, 8, array.ndim]) + np.asarray(array.shape, dtype=">u4").tobytes()
+    with open(path, "wb") as f, gzip.GzipFile(filename="", mode="wb", fileobj=f,
+                                              compresslevel=9, mtime=0) as gz:
+        gz.write(header + np.ascontiguousarray(array, dtype=np.uint8).tobytes())
+
+
+def make_mini_subset(source_dir: str | os.PathLike, out_dir: str | os.PathLike) -> Path:
+    """Write the mini subset (first 500 train / 100 test images per class) into out_dir."""
+    source_dir, out_dir = Path(source_dir), Path(out_dir)
+    arrays = _read_set(source_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    sums = []
+    for (img_name, lab_name), images, labels, split in (
+            ((TRAIN_IMAGES, TRAIN_LABELS), arrays[0], arrays[1], "train"),
+            ((TEST_IMAGES, TEST_LABELS), arrays[2], arrays[3], "test")):
+        # Keep an image if fewer than N earlier images have its class: the first N per class.
+        one_hot = labels[:, None] == np.arange(10)
+        rank_in_class = (np.cumsum(one_hot, axis=0) - 1)[np.arange(len(labels)), labels]
+        keep = rank_in_class < MINI_PER_CLASS[split]
+        for name, array in ((img_name, images[keep]), (lab_name, labels[keep])):
+            _write_idx_gz(out_dir / name, array)
+            sums.append(f"{_file_checksums(out_dir / name)[0]}  {name}\n")
+    (out_dir / "SHA256SUMS").write_text("".join(sums))
+    return out_dir
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Command line: download the full set, or rebuild the bundled mini subset."""
+    parser = argparse.ArgumentParser(prog="python -m d2lmini.fashion_mnist",
+                                     description=__doc__.splitlines()[0])
+    group = parser.add_mutually_exclusive_group(required=True)
+    group.add_argument("--download", nargs="?", const="", metavar="FOLDER",
+                       help="download the full set into FOLDER (default: the cache folder)")
+    group.add_argument("--make-mini", nargs=2, metavar=("SOURCE_DIR", "OUT_DIR"),
+                       help="write the mini subset made from the full files in SOURCE_DIR")
+    args = parser.parse_args(argv)
+    if args.make_mini:
+        print(f"wrote {make_mini_subset(*args.make_mini)}")
+    else:
+        print(f"the four files are in {download_fashion_mnist(args.download or None)}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,73 @@
+import torch
+
+import d2lmini
+from d2lmini import check
+
+
+def test_correct_functions_pass(capsys):
+    assert check.squared_loss(d2lmini.squared_loss)
+    assert check.linreg(lambda X, w, b: X @ w + b)
+    assert check.sgd(d2lmini.sgd)
+    assert capsys.readouterr().out.count("✅") == 3
+
+
+def test_broadcasting_bug_is_explained(capsys):
+    assert not check.squared_loss(lambda y_hat, y: (y_hat - y) ** 2 / 2)
+    out = capsys.readouterr().out
+    assert out.startswith("❌") and "broadcasts to (n, n)" in out and out.count("\n") == 1
+
+
+def test_missing_half_is_reported_as_a_factor(capsys):
+    assert not check.squared_loss(lambda y_hat, y: (y_hat - y.reshape(y_hat.shape)) ** 2)
+    assert "factor 2" in capsys.readouterr().out
+
+
+def test_forgotten_return_and_exceptions_are_friendly(capsys):
+    assert not check.linreg(lambda X, w, b: None)
+    assert not check.linreg(lambda X, w, b: torch.manmul(X, w) + b)  # the lecture notes' typo
+    out = capsys.readouterr().out.splitlines()
+    assert "forget `return`" in out[0]
+    assert out[1] == "❌ linreg raised AttributeError: module 'torch' has no attribute 'manmul'"
+
+
+def test_sgd_that_forgets_to_zero_grads(capsys):
+    def sgd(params, lr, batch_size):
+        with torch.no_grad():
+            for p in params:
+                p -= lr * p.grad / batch_size
+    assert not check.sgd(sgd)
+    assert "not zeroed" in capsys.readouterr().out
+
+
+def test_sgd_without_no_grad(capsys):
+    def sgd(params, lr, batch_size):
+        for p in params:
+            p -= lr * p.grad / batch_size
+    assert not check.sgd(sgd)
+    assert "torch.no_grad()" in capsys.readouterr().out
+
+
+def test_sgd_that_ignores_batch_size(capsys):
+    def sgd(params, lr, batch_size):
+        with torch.no_grad():
+            for p in params:
+                p -= lr * p.grad
+                p.grad.zero_()
+    assert not check.sgd(sgd)
+    assert "param - lr * grad / batch_size" in capsys.readouterr().out
+
+
+def test_naive_softmax_fails_on_large_logits(capsys):
+    assert not check.softmax(lambda X: X.exp() / X.exp().sum(dim=1, keepdim=True))
+    assert check.softmax(d2lmini.softmax)
+    out = capsys.readouterr().out.splitlines()
+    assert out[0].startswith("❌ softmax: value nan") and out[1].startswith("✅")
+
+
+def test_cross_entropy_and_accuracy_checkers(capsys):
+    assert check.cross_entropy(d2lmini.cross_entropy)
+    assert not check.cross_entropy(lambda y_hat, y: torch.log(y_hat[range(len(y_hat)), y]))
+    assert check.accuracy(d2lmini.accuracy)
+    assert not check.accuracy(lambda y_hat, y: (y_hat.argmax(dim=1) == y).sum())
+    out = capsys.readouterr().out
+    assert out.count("✅") == 2 and out.count("❌") == 2

@@ -1,0 +1,107 @@
+import pytest
+import torch
+
+import d2lmini
+from d2lmini.data import Batches
+
+
+@pytest.fixture
+def data():
+    torch.manual_seed(0)
+    return d2lmini.synthetic_data([2, -3.4], 4.2, 1000)
+
+
+def test_synthetic_data_shapes_and_relation(data):
+    X, y = data
+    assert X.shape == (1000, 2) and y.shape == (1000, 1)
+    residual = y - (X @ torch.tensor([[2.0], [-3.4]], device=X.device) + 4.2)
+    assert residual.std().item() == pytest.approx(0.01, rel=0.15)
+
+
+def test_synthetic_data_lives_on_the_chosen_device(data):
+    assert data[0].device.type == d2lmini.try_gpu().type
+
+
+def test_last_partial_batch_is_yielded_with_its_real_size(data):
+    sizes = [len(X) for X, _ in Batches(*data, batch_size=300)]
+    assert sizes == [300, 300, 300, 100]
+
+
+def test_drop_last_drops_the_partial_batch(data):
+    batches = Batches(*data, batch_size=300, drop_last=True)
+    assert [len(X) for X, _ in batches] == [300, 300, 300] and len(batches) == 3
+
+
+def test_batches_cover_every_example_once_per_epoch(data):
+    X, y = data
+    seen = torch.cat([yb for _, yb in Batches(X, y, batch_size=64)])
+    assert torch.equal(seen.sort(dim=0).values, y.sort(dim=0).values)
+
+
+def test_batches_keep_pairs_together(data):
+    X, y = data
+    for Xb, yb in Batches(X, y, batch_size=7):
+        expected = Xb @ torch.tensor([[2.0], [-3.4]], device=X.device) + 4.2
+        assert torch.allclose(yb, expected, atol=0.1)
+
+
+def test_same_seed_same_order_new_order_each_epoch(data):
+    a, b = Batches(*data, 100, seed=3), Batches(*data, 100, seed=3)
+    first_a, first_b = next(iter(a))[1], next(iter(b))[1]
+    assert torch.equal(first_a, first_b)
+    assert not torch.equal(next(iter(a))[1], first_a)
+
+
+def test_unshuffled_batches_are_slices(data):
+    X, y = data
+    Xb, _ = next(iter(Batches(X, y, 10, shuffle=False)))
+    assert torch.equal(Xb, X[:10])
+
+
+def test_data_iter_matches_d2l_behaviour(data):
+    sizes = [len(X) for X, _ in d2lmini.data_iter(300, *data)]
+    assert sizes == [300, 300, 300, 100]
+
+
+def test_load_array_is_a_dataloader(data):
+    X, y = (t.cpu() for t in data)
+    loader = d2lmini.load_array((X, y), 300, is_train=False)
+    assert [len(b[0]) for b in loader] == [300, 300, 300, 100]
+    assert torch.equal(next(iter(loader))[0], X[:300])
+
+
+@pytest.mark.parametrize("batch_size", [0, -1, 2.5, "10", True, 1001])
+def test_bad_batch_size_is_named(data, batch_size):
+    with pytest.raises(ValueError, match="batch_size"):
+        Batches(*data, batch_size=batch_size)
+    with pytest.raises(ValueError, match="batch_size"):
+        list(d2lmini.data_iter(batch_size, *data))
+
+
+def test_batch_size_larger_than_data_says_the_range(data):
+    with pytest.raises(ValueError, match="between 1 and 1000"):
+        Batches(*data, batch_size=5000)
+
+
+def test_mismatched_lengths_are_named(data):
+    X, y = data
+    with pytest.raises(ValueError, match="same number of examples"):
+        Batches(X, y[:10], 5)
+    with pytest.raises(ValueError, match="same number of examples"):
+        d2lmini.load_array((X.cpu(), y[:10].cpu()), 5)
+
+
+def test_num_examples_must_be_positive():
+    with pytest.raises(ValueError, match="num_examples"):
+        d2lmini.synthetic_data([1.0], 0.0, 0)
+
+
+def test_set_seed_makes_runs_repeatable():
+    d2lmini.set_seed(5)
+    a = torch.randn(3)
+    d2lmini.set_seed(5)
+    assert torch.equal(a, torch.randn(3))
+
+
+def test_try_gpu_falls_back_to_cpu_when_asked_for_a_missing_gpu():
+    assert d2lmini.try_gpu(99) == torch.device("cpu")

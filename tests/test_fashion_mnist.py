@@ -1,0 +1,336 @@
+"""Tests for d2lmini.fashion_mnist. Downloads go only to a local server on 127.0.0.1."""
+
+import gzip
+import hashlib
+import http.server
+import socket
+import threading
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from d2lmini import fashion_mnist as fm
+from d2lmini.data import Batches
+
+REAL_DIR = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "fashion-mnist"
+needs_real = pytest.mark.skipif(
+    not all((REAL_DIR / name).is_file() for name in fm.FILES),
+    reason=f"the real Fashion-MNIST files are not in {REAL_DIR}")
+FIRST_TRAIN_LABELS = [9, 0, 0, 3, 0, 2, 7, 2, 5, 5]
+
+
+@pytest.fixture(autouse=True)
+def fresh_cache(monkeypatch):
+    """Each test starts with an empty in-process cache and no D2LMINI_DATA."""
+    monkeypatch.delenv(fm.ENV_VAR, raising=False)
+    fm._uint8_tensors.cache_clear()
+    yield
+    fm._uint8_tensors.cache_clear()
+
+
+@pytest.fixture(scope="module")
+def real_bytes():
+    """The four official files' bytes, read once."""
+    if not all((REAL_DIR / name).is_file() for name in fm.FILES):
+        pytest.skip(f"the real Fashion-MNIST files are not in {REAL_DIR}")
+    return {name: (REAL_DIR / name).read_bytes() for name in fm.FILES}
+
+
+class Server:
+    """A local HTTP server in a thread serving files; mode 'ok', 'cut' or 'garbage'."""
+
+    def __init__(self, files: dict[str, bytes], mode: str = "ok"):
+        self.files, self.mode, self.requests = files, mode, []
+        outer = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            timeout = 10
+
+            def do_GET(self):
+                name = self.path.lstrip("/")
+                outer.requests.append(name)
+                if name not in outer.files:
+                    self.send_error(404)
+                    return
+                body = outer.files[name]
+                if outer.mode == "garbage":
+                    body = bytes(len(body))  # right length, wrong bytes
+                self.send_response(200)
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                if outer.mode == "cut":  # promise the whole file, send half, hang up
+                    self.wfile.write(body[:len(body) // 2])
+                    self.wfile.flush()
+                    self.close_connection = True
+                    self.connection.shutdown(socket.SHUT_RDWR)
+                else:
+                    self.wfile.write(body)
+
+            def log_message(self, *args):
+                pass
+
+        self.httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.httpd.daemon_threads = True
+        self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}/"
+        self.thread = threading.Thread(target=self.httpd.serve_forever,
+                                       kwargs={"poll_interval": 0.05}, daemon=True)
+
+    def __enter__(self):
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc):
+        self.httpd.shutdown()
+        self.httpd.server_close()
+        self.thread.join(timeout=10)
+
+
+def closed_port_url() -> str:
+    """A URL on 127.0.0.1 where nothing listens."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    return f"http://127.0.0.1:{port}/"
+
+
+def sha256(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+# ---------------------------------------------------------------- parsing the real files
+
+@needs_real
+def test_file_table_matches_md5sums_and_sha256sums():
+    for algo, index in (("SHA256SUMS", 0), ("MD5SUMS", 1)):
+        listed = dict(line.split()[::-1] for line in (REAL_DIR / algo).read_text().splitlines())
+        assert listed == {name: sums[index] for name, sums in fm.FILES.items()}
+
+
+@needs_real
+def test_parse_real_files():
+    train_X, train_y, test_X, test_y = fm.fashion_mnist_tensors(
+        "full", data_dir=REAL_DIR, device="cpu")
+    assert train_X.shape == (60000, 1, 28, 28) and test_X.shape == (10000, 1, 28, 28)
+    assert train_y.shape == (60000,) and test_y.shape == (10000,)
+    assert train_X.dtype == test_X.dtype == torch.float32
+    assert train_y.dtype == test_y.dtype == torch.int64
+    assert train_X.min() == 0 and train_X.max() == 1 and 0.2 < train_X.mean() < 0.4
+    assert torch.bincount(train_y).tolist() == [6000] * 10
+    assert torch.bincount(test_y).tolist() == [1000] * 10
+    # The first labels, read independently: IDX label files have an 8-byte header.
+    raw = gzip.decompress((REAL_DIR / fm.TRAIN_LABELS).read_bytes())
+    assert list(raw[8:18]) == FIRST_TRAIN_LABELS == train_y[:10].tolist()
+    raw = gzip.decompress((REAL_DIR / fm.TRAIN_IMAGES).read_bytes())
+    first = torch.tensor(list(raw[16:16 + 784]), dtype=torch.float32) / 255
+    assert torch.equal(train_X[0].flatten(), first)
+
+
+def test_get_fashion_mnist_labels():
+    assert fm.get_fashion_mnist_labels(torch.tensor([0, 9, 5])) == ["t-shirt", "ankle boot",
+                                                                    "sandal"]
+    assert fm.get_fashion_mnist_labels([1, 2, 3, 4, 6, 7, 8]) == [
+        "trouser", "pullover", "dress", "coat", "shirt", "sneaker", "bag"]
+
+
+def write_gz(path: Path, data: bytes) -> Path:
+    path.write_bytes(gzip.compress(data))
+    return path
+
+
+@pytest.mark.parametrize("case", ["truncated", "not gzip", "bad magic", "short data"])
+def test_read_idx_gz_rejects_bad_files_naming_them(tmp_path, case):
+    good = bytes([0, 0, 8, 1]) + (5).to_bytes(4, "big") + bytes(range(5))
+    path = tmp_path / "labels.gz"
+    if case == "truncated":
+        path.write_bytes(gzip.compress(good)[:-6])
+    elif case == "not gzip":
+        path.write_bytes(b"<html>not found</html>")
+    elif case == "bad magic":
+        write_gz(path, bytes([0, 0, 9, 1]) + good[4:])
+    else:
+        write_gz(path, good[:-1])
+    with pytest.raises(ValueError, match="delete it") as info:
+        fm.read_idx_gz(path)
+    assert str(path) in str(info.value)
+    assert fm.read_idx_gz(write_gz(tmp_path / "ok.gz", good)).tolist() == [0, 1, 2, 3, 4]
+
+
+# ---------------------------------------------------------------- downloading
+
+def test_download_success(tmp_path, monkeypatch, real_bytes):
+    with Server(real_bytes) as server:
+        monkeypatch.setattr(fm, "BASE_URL", server.url)
+        assert fm.download_fashion_mnist(tmp_path / "cache") == tmp_path / "cache"
+        assert sorted(server.requests) == sorted(fm.FILES)
+        fm.download_fashion_mnist(tmp_path / "cache")  # all there: no second download
+        assert len(server.requests) == 4
+    assert sorted(p.name for p in (tmp_path / "cache").iterdir()) == sorted(fm.FILES)
+    for name, (sha, md5) in fm.FILES.items():
+        data = (tmp_path / "cache" / name).read_bytes()
+        assert hashlib.sha256(data).hexdigest() == sha and hashlib.md5(data).hexdigest() == md5
+
+
+@pytest.mark.parametrize("mode", ["cut", "garbage"])
+def test_broken_download_leaves_no_file(tmp_path, monkeypatch, real_bytes, mode):
+    with Server(real_bytes, mode=mode) as server:
+        monkeypatch.setattr(fm, "BASE_URL", server.url)
+        with pytest.raises(fm.FashionMNISTUnavailableError) as info:
+            fm.download_fashion_mnist(tmp_path)
+        assert len(server.requests) == 1  # no endless retrying
+    message = str(info.value)
+    assert fm.TRAIN_IMAGES in message and "subset='mini'" in message
+    if mode == "garbage":
+        assert "did not match its SHA-256" in message
+    assert info.value.__cause__ is None and info.value.__suppress_context__
+    assert list(tmp_path.iterdir()) == []  # no partial file, no temporary file
+
+
+def test_no_server_gives_one_clear_message(tmp_path, monkeypatch):
+    monkeypatch.setattr(fm, "BASE_URL", closed_port_url())
+    monkeypatch.setattr(fm, "default_cache_dir", lambda: tmp_path / "cache")
+    with pytest.raises(fm.FashionMNISTUnavailableError) as info:
+        fm.load_data_fashion_mnist(256, "full", data_dir=tmp_path / "empty")
+    message = str(info.value)
+    for needed in (*fm.FILES, fm.ENV_VAR, "data_dir", str(tmp_path / "cache"),
+                   "dataset-fashion-mnist", "subset='mini'", fm.BASE_URL):
+        assert needed in message, needed
+    assert info.value.__cause__ is None and info.value.__suppress_context__
+    assert not any(p.is_file() for p in tmp_path.rglob("*"))
+
+
+def test_corrupted_cached_file_is_fetched_again(tmp_path, monkeypatch, real_bytes):
+    cache = tmp_path / "cache"
+    with Server(real_bytes) as server:
+        monkeypatch.setattr(fm, "BASE_URL", server.url)
+        fm.download_fashion_mnist(cache)
+        good = (cache / fm.TEST_LABELS).read_bytes()
+        damaged = bytearray(good)
+        damaged[100] ^= 0xFF
+        (cache / fm.TEST_LABELS).write_bytes(bytes(damaged))
+        fm.download_fashion_mnist(cache)
+        assert server.requests[4:] == [fm.TEST_LABELS]
+    assert (cache / fm.TEST_LABELS).read_bytes() == good
+
+
+def test_loader_downloads_end_to_end(tmp_path, monkeypatch, real_bytes):
+    monkeypatch.setattr(fm, "default_cache_dir", lambda: tmp_path / "cache")
+    with Server(real_bytes) as server:
+        monkeypatch.setattr(fm, "BASE_URL", server.url)
+        train_iter, test_iter = fm.load_data_fashion_mnist(
+            1000, "full", flatten=True, data_dir=tmp_path / "nothing-here", device="cpu")
+        fm.load_data_fashion_mnist(1000, "full", data_dir=tmp_path / "nothing-here")
+        assert len(server.requests) == 4
+    assert train_iter.features.shape == (60000, 784) and test_iter.features.shape == (10000, 784)
+    assert test_iter.labels[:10].tolist() == [9, 2, 1, 1, 6, 1, 4, 6, 5, 7]
+    assert len(train_iter) == 60 and len(test_iter) == 10
+    for name, (sha, _) in fm.FILES.items():
+        assert sha256(tmp_path / "cache" / name) == sha
+
+
+@needs_real
+def test_env_var_folder_works_offline(tmp_path, monkeypatch):
+    monkeypatch.setattr(fm, "BASE_URL", closed_port_url())
+    monkeypatch.setattr(fm, "default_cache_dir", lambda: tmp_path / "cache")
+    monkeypatch.setenv(fm.ENV_VAR, str(REAL_DIR))
+    train_X, train_y, _, _ = fm.fashion_mnist_tensors("full", data_dir=tmp_path, device="cpu")
+    assert train_X.shape == (60000, 1, 28, 28) and train_y[:10].tolist() == FIRST_TRAIN_LABELS
+    assert not (tmp_path / "cache").exists()
+
+
+# ---------------------------------------------------------------- the bundled mini subset
+
+def test_mini_subset_is_balanced_and_matches_its_checksums():
+    train_X, train_y, test_X, test_y = fm.fashion_mnist_tensors(device="cpu")
+    assert train_X.shape == (5000, 1, 28, 28) and test_X.shape == (1000, 1, 28, 28)
+    assert torch.bincount(train_y).tolist() == [500] * 10
+    assert torch.bincount(test_y).tolist() == [100] * 10
+    assert 0 <= train_X.min() and train_X.max() <= 1
+    sums = (fm.MINI_DIR / "SHA256SUMS").read_text().split()
+    listed = dict(zip(sums[1::2], sums[0::2]))
+    assert sorted(listed) == sorted(fm.FILES)
+    for name, expected in listed.items():
+        assert sha256(fm.MINI_DIR / name) == expected
+    assert sum(p.stat().st_size for p in fm.MINI_DIR.iterdir()) < 4_000_000
+    assert "Zalando SE" in (fm.MINI_DIR / "LICENSE").read_text()
+
+
+def test_damaged_bundled_file_is_refused(tmp_path, monkeypatch):
+    for p in fm.MINI_DIR.iterdir():
+        (tmp_path / p.name).write_bytes(p.read_bytes())
+    (tmp_path / fm.TEST_LABELS).write_bytes(gzip.compress(b"\0\0\x08\x01\0\0\0\0"))
+    monkeypatch.setattr(fm, "MINI_DIR", tmp_path)
+    with pytest.raises(ValueError, match="damaged"):
+        fm.fashion_mnist_tensors("mini")
+
+
+@needs_real
+def test_mini_subset_regenerates_byte_for_byte(tmp_path):
+    fm.main(["--make-mini", str(REAL_DIR), str(tmp_path)])
+    for name in (*fm.FILES, "SHA256SUMS"):
+        assert (tmp_path / name).read_bytes() == (fm.MINI_DIR / name).read_bytes(), name
+    # And it is the first 500 / 100 images of each class, in file order.
+    full = fm.fashion_mnist_tensors("full", data_dir=REAL_DIR, device="cpu")
+    mini = fm.fashion_mnist_tensors("mini", device="cpu")
+    for X, y, mX, my, n in ((*full[:2], *mini[:2], 500), (*full[2:], *mini[2:], 100)):
+        keep = np.concatenate([np.flatnonzero(y.numpy() == c)[:n] for c in range(10)])
+        keep.sort()
+        assert torch.equal(my, y[keep]) and torch.equal(mX, X[keep])
+
+
+# ---------------------------------------------------------------- arguments and batches
+
+@pytest.mark.parametrize("batch_size", [0, -1, 2.5, True, "256", 1001])
+def test_bad_batch_size(batch_size):
+    with pytest.raises(ValueError, match="batch_size"):
+        fm.load_data_fashion_mnist(batch_size)
+
+
+def test_unknown_subset():
+    with pytest.raises(ValueError, match="subset.*'mini'.*'full'.*'tiny'"):
+        fm.load_data_fashion_mnist(256, "tiny")
+    with pytest.raises(ValueError, match="subset"):
+        fm.fashion_mnist_tensors("FULL")
+
+
+def devices():
+    yield "cpu"
+    if torch.cuda.is_available():
+        yield "cuda"
+
+
+@pytest.mark.parametrize("device", list(devices()))
+def test_batches(device):
+    train_iter, test_iter = fm.load_data_fashion_mnist(256, device=device)
+    assert isinstance(train_iter, Batches) and isinstance(test_iter, Batches)
+    batches = list(train_iter)
+    assert len(batches) == 20 and [len(y) for _, y in batches][-1] == 5000 - 19 * 256
+    X, y = batches[0]
+    assert X.shape == (256, 1, 28, 28) and X.dtype == torch.float32 and y.dtype == torch.int64
+    assert X.device.type == y.device.type == torch.device(device).type
+    assert train_iter.features.device.type == torch.device(device).type
+    # Shuffled: not the file order, a new order each epoch, the same order for the same seed.
+    assert not torch.equal(y, train_iter.labels[:256])
+    assert not torch.equal(y, next(iter(train_iter))[1])
+    again, _ = fm.load_data_fashion_mnist(256, device=device)
+    assert torch.equal(next(iter(again))[1], y)
+    assert torch.equal(torch.cat([y for _, y in batches]).sort().values,
+                       train_iter.labels.sort().values)
+    # Test set: in order, last batch partial (1000 = 3 * 256 + 232).
+    test_batches = list(test_iter)
+    assert [len(y) for _, y in test_batches] == [256, 256, 256, 232]
+    assert torch.equal(torch.cat([y for _, y in test_batches]), test_iter.labels)
+
+
+def test_flatten_and_cache(monkeypatch):
+    calls = []
+    real_read = fm.read_idx_gz
+    monkeypatch.setattr(fm, "read_idx_gz", lambda path: calls.append(path) or real_read(path))
+    train_X, *_ = fm.fashion_mnist_tensors(device="cpu")
+    train_X.zero_()  # changing what we got must not change what the next call gets
+    flat_X, *_ = fm.fashion_mnist_tensors(device="cpu", flatten=True)
+    train_iter, _ = fm.load_data_fashion_mnist(10, flatten=True, device="cpu")
+    assert len(calls) == 4  # parsed once
+    assert flat_X.shape == (5000, 784) and flat_X.max() == 1
+    assert next(iter(train_iter))[0].shape == (10, 784)

@@ -1,0 +1,61 @@
+import matplotlib
+import numpy as np
+import pytest
+from matplotlib.figure import Figure
+
+from d2lmini import plot
+from d2lmini.train import History
+
+matplotlib.use("Agg")
+
+
+def test_ema_follows_the_recurrence():
+    assert plot.ema([1.0, 2.0, 3.0], beta=0.5) == [1.0, 1.5, 2.25]
+    assert plot.ema([4.0, 0.0], beta=0.0) == [4.0, 0.0]
+
+
+def test_ema_rejects_bad_beta():
+    with pytest.raises(ValueError, match="beta"):
+        plot.ema([1.0], beta=1.0)
+
+
+def test_plot_loss_draws_current_bold_and_ghosts_faded():
+    fig = Figure()
+    ax = fig.subplots()
+    now, old = History(step_loss=[1.0, 0.5]), History(step_loss=[2.0, 1.0])
+    plot.plot_loss(ax, now, [old])
+    lines = ax.get_lines()
+    assert len(lines) == 2
+    assert lines[0].get_alpha() < lines[1].get_alpha()
+    assert list(lines[1].get_ydata()) == [1.0, 0.5]
+
+
+def test_divergence_is_said_and_non_finite_points_are_not_drawn():
+    fig = Figure()
+    ax = fig.subplots()
+    history = History(step_loss=[1.0, 1e10, float("inf")], diverged_at=3)
+    plot.plot_loss(ax, history)
+    assert list(ax.get_lines()[0].get_ydata()) == [1.0, 1e10]
+    assert "diverged at step 3" in " ".join(t.get_text() for t in ax.texts)
+    assert plot.figure_png(fig).startswith(b"\x89PNG")
+
+
+def test_contour_and_path():
+    fig = Figure()
+    ax = fig.subplots()
+    plot.plot_contour(ax, lambda a, b: a**2 + b**2, (-1, 1), (-1, 1))
+    plot.plot_path(ax, [(0.5, 0.5), (0.1, 0.1)], ghosts=[[(1, 1)]], target=(0, 0))
+    assert ax.get_xlim() == (-1, 1)
+    assert np.allclose(ax.get_lines()[1].get_xdata(), [0.5, 0.1])
+
+
+def test_plot_metrics_labels_each_metric():
+    fig = Figure()
+    ax = fig.subplots()
+    plot.plot_metrics(ax, History(metrics={"train_acc": [0.5, 0.7], "test_acc": [0.4, 0.6]}))
+    assert [t.get_text() for t in ax.get_legend().get_texts()] == ["train_acc", "test_acc"]
+
+
+def test_show_images_titles():
+    fig = plot.show_images(np.zeros((3, 28, 28)), 1, 4, titles=["a", "b", "c"])
+    assert [ax.get_title() for ax in fig.axes[:3]] == ["a", "b", "c"]

@@ -1,0 +1,68 @@
+import pytest
+import torch
+
+import d2lmini
+
+
+def test_linreg_is_xw_plus_b():
+    X, w, b = torch.randn(5, 2), torch.randn(2, 1), torch.randn(1)
+    assert torch.allclose(d2lmini.linreg(X, w, b), X @ w + b)
+
+
+def test_squared_loss_is_per_example_and_halved():
+    y_hat, y = torch.tensor([[1.0], [3.0]]), torch.tensor([0.0, 1.0])  # y flat, as in d2l
+    loss = d2lmini.squared_loss(y_hat, y)
+    assert loss.shape == (2, 1)
+    assert loss.flatten().tolist() == [0.5, 2.0]
+
+
+def test_sgd_steps_in_place_and_zeroes_grads():
+    w = torch.tensor([1.0, 2.0], requires_grad=True)
+    (w * torch.tensor([3.0, 4.0])).sum().backward()
+    d2lmini.sgd([w], lr=0.5, batch_size=2)
+    assert w.tolist() == [1.0 - 0.5 * 3 / 2, 2.0 - 0.5 * 4 / 2]
+    assert w.grad.tolist() == [0.0, 0.0]
+
+
+@pytest.mark.parametrize("lr", [0, -0.1, float("nan"), float("inf"), "0.1", None])
+def test_sgd_rejects_bad_learning_rates(lr):
+    w = torch.zeros(1, requires_grad=True)
+    w.grad = torch.ones(1)
+    with pytest.raises(ValueError, match="lr must be a finite number > 0"):
+        d2lmini.sgd([w], lr, 1)
+
+
+@pytest.mark.parametrize("batch_size", [0, 1.5])
+def test_sgd_rejects_bad_batch_sizes(batch_size):
+    w = torch.zeros(1, requires_grad=True)
+    w.grad = torch.ones(1)
+    with pytest.raises(ValueError, match="batch_size"):
+        d2lmini.sgd([w], 0.1, batch_size)
+
+
+def test_dividing_by_the_real_last_batch_size_gives_the_mean_gradient():
+    # 1000 examples, batch 300: the last batch has 100; sgd must get 100, not 300
+    torch.manual_seed(0)
+    X, y = torch.randn(100, 2), torch.randn(100, 1)
+    w = torch.zeros(2, 1, requires_grad=True)
+    d2lmini.squared_loss(X @ w, y).sum().backward()
+    mean_grad = w.grad.clone() / 100
+    d2lmini.sgd([w], lr=1.0, batch_size=len(X))
+    assert torch.allclose(w.detach(), -mean_grad)
+
+
+def test_softmax_rows_are_probabilities_even_for_huge_logits():
+    X = torch.tensor([[1000.0, 0.0, -1000.0], [1.0, 2.0, 3.0], [-1000.0, -1000.0, -1000.0]])
+    P = d2lmini.softmax(X)
+    assert torch.isfinite(P).all() and (P >= 0).all()
+    assert torch.allclose(P.sum(dim=1), torch.ones(3))
+    assert torch.allclose(P, torch.softmax(X, dim=1))
+
+
+def test_cross_entropy_matches_torch():
+    torch.manual_seed(0)
+    logits, y = torch.randn(8, 10) * 5, torch.randint(0, 10, (8,))
+    ours = d2lmini.cross_entropy(d2lmini.softmax(logits), y)
+    assert ours.shape == (8,)
+    expected = torch.nn.functional.cross_entropy(logits, y, reduction="none")
+    assert torch.allclose(ours, expected, atol=1e-6)
