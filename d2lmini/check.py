@@ -1,5 +1,6 @@
 """Exercise checkers: run the learner's function on random inputs, answer in one line."""
 
+import copy
 from collections.abc import Callable
 
 import torch
@@ -58,8 +59,7 @@ def sgd(your_fn: Callable) -> bool:
         try:
             returned = your_fn(params, 0.1, 4)
         except Exception as error:
-            return report(False, f"sgd raised {type(error).__name__}: {error} "
-                                 "(update under `with torch.no_grad():`)")
+            return report(False, f"sgd raised {type(error).__name__}: {error}{_sgd_hint(error)}")
         del returned  # whatever sgd returns is ignored: the parameters are what count
         for p, w in zip(params, want):
             if not torch.allclose(p.detach(), w, atol=1e-6):
@@ -68,6 +68,16 @@ def sgd(your_fn: Callable) -> bool:
             if p.grad is not None and p.grad.abs().sum() != 0:
                 return report(False, "sgd: the gradients were not zeroed (call param.grad.zero_())")
     return report(True, "sgd updates in place and zeroes the gradients")
+
+
+def _sgd_hint(error: Exception) -> str:
+    """What usually causes this error in a learner's sgd."""
+    if "leaf Variable" in str(error):
+        return " (update the parameters under `with torch.no_grad():`)"
+    if "NoneType" in str(error):
+        return (" (`param = param - ...` makes a new tensor without a gradient; "
+                "update in place with `param -= ...`)")
+    return ""
 
 
 def softmax(your_fn: Callable) -> bool:
@@ -100,6 +110,107 @@ def accuracy(your_fn: Callable) -> bool:
         result = your_fn(y_hat, y)
         return torch.as_tensor(float(result)) if isinstance(result, (int, float)) else result
     return compare(yours, reference, make_args, "accuracy")
+
+
+def huber_loss(your_fn: Callable) -> bool:
+    """Check a huber_loss(y_hat, y, delta) that returns the Huber loss of each example."""
+    def make_args(gen):
+        n = int(torch.randint(2, 20, (1,), generator=gen))
+        delta = 0.5 + float(torch.rand(1, generator=gen)) * 1.5
+        # spread 3: some errors fall below delta, some above, so both branches are tested
+        return 3 * torch.randn(n, 1, generator=gen), 3 * torch.randn(n, generator=gen), delta
+
+    def reference(y_hat, y, delta):
+        return torch.nn.functional.huber_loss(y_hat, y.reshape(y_hat.shape), reduction="none",
+                                              delta=delta)
+    return compare(your_fn, reference, make_args, "huber_loss")
+
+
+def train_step(your_fn: Callable) -> bool:
+    """Check a train_step(net, loss, optimizer, X, y) that makes one optimizer step and returns
+    the loss: zero_grad(), backward(), step(), with gradients left over from an earlier step."""
+    for trial in range(3):
+        gen = torch.Generator().manual_seed(trial)
+        X, y = torch.randn(8, 3, generator=gen), torch.randn(8, 1, generator=gen)
+        net = torch.nn.Sequential(torch.nn.Linear(3, 1))
+        with torch.no_grad():
+            for p in net.parameters():
+                p.copy_(torch.randn(p.shape, generator=gen))
+                p.grad = torch.randn(p.shape, generator=gen)  # left over from an earlier step
+        before = [p.detach().clone() for p in net.parameters()]
+        want, want_loss = _sgd_step(net, X, y, zero=True)
+        stale, _ = _sgd_step(net, X, y, zero=False)
+        loss = torch.nn.HuberLoss()
+        try:
+            returned = your_fn(net, loss, torch.optim.SGD(net.parameters(), lr=0.1), X, y)
+        except Exception as error:
+            hint = (" (the optimizer steps: optimizer.step(), not l.step())"
+                    if "step" in str(error) else "")
+            return report(False, f"train_step raised {type(error).__name__}: {error}{hint}")
+        got = [p.detach() for p in net.parameters()]
+        if all(torch.equal(g, b) for g, b in zip(got, before)):
+            return report(False, "train_step: the parameters did not change (call "
+                                 "optimizer.zero_grad(), then l.backward(), then optimizer.step())")
+        if _all_close(got, stale):
+            return report(False, "train_step: the step used stale gradients too "
+                                 "(call optimizer.zero_grad() before l.backward())")
+        if not _all_close(got, want):
+            return report(False, "train_step: the parameters differ from one SGD step on "
+                                 "loss(net(X), y) (zero_grad, backward, step, in that order)")
+        value = returned.detach() if isinstance(returned, torch.Tensor) else returned
+        try:
+            ok = value is not None and abs(float(value) - want_loss) < 1e-5
+        except (TypeError, ValueError, RuntimeError):
+            ok = False
+        if not ok:
+            return report(False, "train_step steps correctly but does not return the loss "
+                                 "(return l, the loss before the step)")
+    return report(True, "train_step clears old gradients, backpropagates and steps")
+
+
+def _sgd_step(net: torch.nn.Module, X: torch.Tensor, y: torch.Tensor,
+              zero: bool) -> tuple[list[torch.Tensor], float]:
+    """The parameters after one SGD step (lr 0.1, Huber loss) on a copy of net; and the loss."""
+    stale = [p.grad.clone() for p in net.parameters()]
+    net = copy.deepcopy(net)  # deepcopy leaves the gradients behind: put them back
+    for p, grad in zip(net.parameters(), stale):
+        p.grad = grad
+    optimizer = torch.optim.SGD(net.parameters(), lr=0.1)
+    if zero:
+        optimizer.zero_grad()
+    l = torch.nn.HuberLoss()(net(X), y)
+    l.backward()
+    optimizer.step()
+    return [p.detach() for p in net.parameters()], l.item()
+
+
+def _all_close(a: list[torch.Tensor], b: list[torch.Tensor]) -> bool:
+    return all(torch.allclose(x, y, atol=1e-6) for x, y in zip(a, b))
+
+
+def weight_grad(your_fn: Callable) -> bool:
+    """Check a weight_grad(net, X, y) that returns the gradient of nn.MSELoss()(net(X), y)
+    with respect to net[0].weight, when net may hold gradients from an earlier backward."""
+    for trial in range(3):
+        gen = torch.Generator().manual_seed(trial)
+        n, d = int(torch.randint(2, 20, (1,), generator=gen)), 2 + trial
+        X, y = torch.randn(n, d, generator=gen), torch.randn(n, 1, generator=gen)
+        net = torch.nn.Sequential(torch.nn.Linear(d, 1))
+        stale = torch.randn(1, d, generator=gen)
+        net[0].weight.grad = stale.clone() if trial else None  # trial 0: a fresh net
+        want = torch.autograd.grad(torch.nn.functional.mse_loss(net(X), y), net[0].weight)[0]
+        try:
+            got = your_fn(net, X, y)
+        except Exception as error:
+            return report(False, f"weight_grad raised {type(error).__name__}: {error}")
+        if isinstance(got, torch.Tensor) and got.shape == want.shape and torch.allclose(
+                got.float(), want + stale, atol=1e-5) and trial:
+            return report(False, "weight_grad: the gradient includes one left over from an "
+                                 "earlier backward (call net.zero_grad() first)")
+        problem = _difference(got, want, (), 1e-5)
+        if problem:
+            return report(False, f"weight_grad: {problem}")
+    return report(True, "weight_grad gives the gradient of the weight, shape (1, d)")
 
 
 def _copy(value):

@@ -26,7 +26,8 @@ class Batches:
 
     Iterate it once per epoch. The last batch holds what is left over (fewer than
     batch_size examples) unless drop_last=True. shuffle=True draws a new order each
-    epoch from a seeded generator, so two Batches with the same seed agree.
+    epoch from a seeded generator, so two Batches with the same seed agree; seed=None takes
+    the seed from torch's global generator, so d2lmini.set_seed() makes it repeatable too.
     """
 
     def __init__(self, features: torch.Tensor, labels: torch.Tensor, batch_size: int,
@@ -35,11 +36,9 @@ class Batches:
         self.batch_size = check_positive_int(batch_size, "batch_size", upper=len(features))
         self.features, self.labels = features, labels
         self.shuffle, self.drop_last = shuffle, drop_last
-        self.generator = torch.Generator(device="cpu")
         if seed is None:
-            self.generator.seed()
-        else:
-            self.generator.manual_seed(seed)
+            seed = int(torch.randint(2**62, (), device="cpu"))
+        self.generator = torch.Generator(device="cpu").manual_seed(seed)
 
     def __len__(self) -> int:
         n, b = len(self.features), self.batch_size
@@ -48,7 +47,8 @@ class Batches:
     def __iter__(self) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
         n = len(self.features)
         if self.shuffle:
-            order = torch.randperm(n, generator=self.generator).to(self.features.device)
+            order = torch.randperm(n, generator=self.generator, device="cpu")
+            order = order.to(self.features.device)
         for start in range(0, len(self) * self.batch_size, self.batch_size):
             if self.shuffle:
                 idx = order[start:start + self.batch_size]

@@ -70,9 +70,10 @@ def plot_contour(ax: Axes, loss: Callable[[np.ndarray, np.ndarray], np.ndarray],
     """Draw contour lines of loss(W1, W2) over a grid (log-spaced levels)."""
     w1, w2 = np.meshgrid(np.linspace(*xlim, n), np.linspace(*ylim, n))
     z = loss(w1, w2)
-    lo, hi = max(float(z.min()), 1e-4), float(z.max())
-    ax.contour(w1, w2, z, levels=np.geomspace(lo, hi, levels), cmap="viridis",
-               linewidths=0.8)
+    low, span = float(z.min()), float(z.max() - z.min())
+    # log-spaced above the minimum: rings close to it, and still some far out
+    steps = np.geomspace(span * 1e-3, span, levels) if span > 0 else [1.0]
+    ax.contour(w1, w2, z, levels=low + np.asarray(steps), cmap="viridis", linewidths=0.8)
     ax.set(xlim=xlim, ylim=ylim, xlabel="$w_1$", ylabel="$w_2$")
 
 

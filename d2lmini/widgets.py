@@ -21,7 +21,7 @@ from .train import History
 TrainFn = Callable[..., History]
 DrawFn = Callable[[Figure, History, list[History]], None]
 # fixed margins: an automatic layout would double the time to draw the figure
-MARGINS = SubplotParams(left=0.07, right=0.98, bottom=0.14, top=0.93, wspace=0.25)
+MARGINS = SubplotParams(left=0.07, right=0.98, bottom=0.16, top=0.91, wspace=0.25)
 
 
 def lr_slider(value: float = 0.03, low: float = 1e-3, high: float = 10.0) -> widgets.FloatLogSlider:
@@ -109,7 +109,7 @@ class LivePanel:
         try:
             history = self.train(**settings)
             history.settings = dict(settings)
-            fig = Figure(figsize=self.figsize, subplotpars=MARGINS)
+            fig = Figure(figsize=self.figsize, subplotpars=MARGINS, layout="none")
             self.draw(fig, history, list(self.ghosts))
             png = figure_png(fig)
         except Exception as error:  # shown in the panel: a slider must never hang the kernel

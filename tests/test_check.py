@@ -71,3 +71,71 @@ def test_cross_entropy_and_accuracy_checkers(capsys):
     assert not check.accuracy(lambda y_hat, y: (y_hat.argmax(dim=1) == y).sum())
     out = capsys.readouterr().out
     assert out.count("✅") == 2 and out.count("❌") == 2
+
+
+def test_sgd_hints_match_the_mistake(capsys):
+    def rebinds(params, lr, batch_size):
+        with torch.no_grad():
+            for p in params:
+                p = p - lr * p.grad / batch_size
+                p.grad.zero_()
+    assert not check.sgd(rebinds)
+    assert "update in place with `param -= ...`" in capsys.readouterr().out
+
+
+def test_huber_loss_checker(capsys):
+    import torch.nn.functional as F
+
+    def right(y_hat, y, delta):
+        return F.huber_loss(y_hat, y.reshape(y_hat.shape), reduction="none", delta=delta)
+
+    def mean_instead(y_hat, y, delta):
+        return right(y_hat, y, delta).mean()
+
+    assert check.huber_loss(right)
+    assert not check.huber_loss(mean_instead)
+    assert "returned shape ()" in capsys.readouterr().out
+
+
+def test_train_step_checker(capsys):
+    def right(net, loss, optimizer, X, y):
+        optimizer.zero_grad()
+        l = loss(net(X), y)
+        l.backward()
+        optimizer.step()
+        return l
+
+    def forgets_zero_grad(net, loss, optimizer, X, y):
+        l = loss(net(X), y)
+        l.backward()
+        optimizer.step()
+        return l
+
+    def lecture_typo(net, loss, optimizer, X, y):
+        optimizer.zero_grad()
+        l = loss(net(X), y)
+        l.backward()
+        l.step()
+
+    assert check.train_step(right)
+    assert not check.train_step(forgets_zero_grad)
+    assert not check.train_step(lecture_typo)
+    out = capsys.readouterr().out.splitlines()
+    assert out[0].startswith("✅")
+    assert "call optimizer.zero_grad() before l.backward()" in out[1]
+    assert "optimizer.step(), not l.step()" in out[2]
+
+
+def test_weight_grad_checker(capsys):
+    def right(net, X, y):
+        net.zero_grad()
+        torch.nn.MSELoss()(net(X), y).backward()
+        return net[0].weight.grad
+
+    def stale(net, X, y):
+        torch.nn.MSELoss()(net(X), y).backward()
+        return net[0].weight.grad
+
+    assert check.weight_grad(right)
+    assert not check.weight_grad(stale)
+    assert "left over from an earlier backward" in capsys.readouterr().out

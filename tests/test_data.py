@@ -105,3 +105,10 @@ def test_set_seed_makes_runs_repeatable():
 
 def test_try_gpu_falls_back_to_cpu_when_asked_for_a_missing_gpu():
     assert d2lmini.try_gpu(99) == torch.device("cpu")
+
+
+def test_unseeded_batches_follow_set_seed(data):
+    def first_batch():
+        d2lmini.set_seed(7)
+        return next(iter(d2lmini.data_iter(10, *data)))[1]
+    assert torch.equal(first_batch(), first_batch())
