@@ -35,15 +35,20 @@ def figure_png(fig: Figure, dpi: int = 80) -> bytes:
 def plot_loss(ax: Axes, history: History, ghosts: Sequence[History] = (),
               smooth: float = 0.0) -> None:
     """Draw the per-step loss on a log scale: this run bold, earlier runs faded."""
-    for old in ghosts:
-        ax.plot(_finite(old.step_loss, smooth), color="gray", **FADED)
-    ax.plot(_finite(history.step_loss, smooth), color="C0", **BOLD)
+    curves = [_finite(old.step_loss, smooth) for old in ghosts]
+    for curve in curves:
+        ax.plot(curve, color="gray", **FADED)
+    current = _finite(history.step_loss, smooth)
+    ax.plot(current, color="C0", **BOLD)
     ax.set(xlabel="step", ylabel="loss", yscale="log")
-    # plain "1e-05" labels and no minor ticks: LaTeX-style labels take ~70 ms to draw
-    ax.yaxis.set_major_locator(LogLocator(numticks=6))
+    # plain labels (0.5, 1, 1e-05) and no minor ticks: LaTeX-style labels take ~70 ms to draw
+    ax.yaxis.set_major_locator(LogLocator(subs=(1, 2, 5), numticks=6))
     ax.yaxis.set_minor_locator(NullLocator())
-    ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:.0e}"))
+    ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:.3g}"))
     if history.diverged:
+        # let the exploding curve leave the chart, so that earlier runs stay readable
+        top = max([max(c) for c in curves if c] + current[:1] + [1e-12])
+        ax.set_ylim(top=top * 10)
         say(ax, history.message())
 
 

@@ -1,4 +1,4 @@
-"""Helpers for tests/test_browser.py: a private JupyterLab server and a Playwright driver.
+"""Helpers for tests/test_browser.py: a private JupyterLab server, and reading its pages.
 
 Everything here talks to 127.0.0.1 only. The server runs in its own process group and is
 stopped by that group's id; kernels it started are found by the server's private runtime
@@ -7,6 +7,7 @@ folder and stopped by their process ids.
 
 from __future__ import annotations
 
+import http.cookiejar
 import json
 import math
 import os
@@ -19,8 +20,6 @@ import sys
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Callable
-from dataclasses import dataclass, field
 from pathlib import Path
 
 INSTALL_HINT = (
@@ -77,7 +76,10 @@ def chromium_executable() -> str | None:
     for path in ("/usr/bin/chromium", "/usr/lib/chromium/chromium"):
         if Path(path).is_file():
             return path
-    return None
+    # a browser that `playwright install chromium` downloaded
+    cache = Path(os.environ.get("PLAYWRIGHT_BROWSERS_PATH") or Path.home() / ".cache/ms-playwright")
+    found = sorted(cache.glob("chromium-*/chrome-linux*/chrome"))
+    return str(found[-1]) if found else None
 
 
 def free_port() -> int:
@@ -105,6 +107,7 @@ class JupyterLabServer:
         self.runtime_dir = work_dir / "runtime"
         self.extra_pythonpath = extra_pythonpath
         self.proc: subprocess.Popen | None = None
+        self._xsrf: str | None = None
 
     def start(self, timeout: float = 90.0) -> None:
         settings = self.work_dir / "lab-settings"
@@ -168,7 +171,16 @@ class JupyterLabServer:
             return "(no log)"
 
     def api(self, method: str, path: str) -> object:
-        req = urllib.request.Request(f"{self.url}{path}", method=method)
+        """Call the server's REST API; other methods than GET carry the _xsrf cookie."""
+        headers = {}
+        if method != "GET":
+            if self._xsrf is None:
+                jar = http.cookiejar.CookieJar()
+                opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(jar))
+                opener.open(f"{self.url}/lab", timeout=10).close()
+                self._xsrf = next((c.value for c in jar if c.name == "_xsrf"), "")
+            headers = {"X-XSRFToken": self._xsrf, "Cookie": f"_xsrf={self._xsrf}"}
+        req = urllib.request.Request(f"{self.url}{path}", method=method, headers=headers)
         with urllib.request.urlopen(req, timeout=10) as r:
             body = r.read()
         return json.loads(body) if body else None
@@ -233,7 +245,6 @@ ERROR_LINE = re.compile(r"^\s*(?:[\w.]+\.)?[A-Z]\w*(?:Error|Exception)\b(?::|$)"
 JS_OUTPUTS = """() => Array.from(document.querySelectorAll('.jp-OutputArea-output')).map(e => ({
     mime: e.getAttribute('data-mime-type') || '',
     text: e.innerText || '',
-    cls: e.className,
 }))"""
 
 JS_CELLS_DONE = """() => {
@@ -259,56 +270,39 @@ def output_errors(outputs: list[dict]) -> list[str]:
     bad = []
     for out in outputs:
         mime, text = out["mime"], out["text"]
-        if "error" in mime:
-            bad.append(text)
-        elif "Traceback (most recent call last)" in text:
-            bad.append(text)
-        elif "stderr" in mime and ERROR_LINE.search(text):
-            bad.append(text)
-        elif "Error displaying widget" in text or "could not be displayed" in text:
-            bad.append(text)
-        elif "jp-RenderedText" in out["cls"] and ERROR_LINE.search(text):
+        if (
+            "error" in mime  # an error output, whatever JupyterLab renders it as
+            or "Traceback (most recent call last)" in text
+            # stderr with a line like `ValueError: ...`; progress bars and warnings pass
+            or ("stderr" in mime and ERROR_LINE.search(text))
+            or "Error displaying widget" in text  # ipywidgets could not show a widget
+            or "could not be displayed" in text
+        ):
             bad.append(text)
     return bad
 
 
 # ---------------------------------------------------------------------------------------------
-# The live panel
+# Reading the live panel's status line
+
+INTEGER = re.compile(r"[-+]?\d+")
+STATUS_SETTING = re.compile(r"(\w+)=([-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?)")
 
 
-@dataclass
-class PanelState:
-    status: str
-    src: str | None
-    readouts: dict[str, str] = field(default_factory=dict)
-
-
-STATUS_SETTING = re.compile(r"(\w+)=([-+0-9.eE]+)")
-
-
-def status_settings(status: str) -> dict[str, float]:
-    """{'lr': 0.03, 'batch_size': 10.0, ...} from the head of a status line."""
+def status_settings(status: str) -> dict[str, str]:
+    """{'lr': '0.03', 'batch_size': '10', ...}: the numbers in the head of a status line."""
     head = re.split(r"\s[—-]{1,2}\s", status, maxsplit=1)[0]
-    out = {}
-    for name, value in STATUS_SETTING.findall(head):
-        try:
-            out[name] = float(value)
-        except ValueError:
-            pass
-    return out
+    return dict(STATUS_SETTING.findall(head))
 
 
-def close(a: float, b: float, rel: float = 0.02) -> bool:
-    return math.isclose(a, b, rel_tol=rel, abs_tol=1e-12)
-
-
-def wait_until(predicate: Callable[[], object], timeout: float, interval: float = 0.1,
-               what: str = "condition") -> object:
-    deadline = time.monotonic() + timeout
-    last = None
-    while time.monotonic() < deadline:
-        last = predicate()
-        if last:
-            return last
-        time.sleep(interval)
-    raise AssertionError(f"timed out after {timeout:.0f}s waiting for {what}")
+def same_number(a: str, b: str) -> bool:
+    """True when two shown numbers show the same value: integers exactly ('257' != '261'),
+    others to 3 significant digits, as `.3g` shows them ('0.0300' == '0.03' != '0.0316')."""
+    a, b = a.strip(), b.strip()
+    if INTEGER.fullmatch(a) and INTEGER.fullmatch(b):
+        return int(a) == int(b)
+    try:
+        x, y = float(a), float(b)
+    except ValueError:
+        return False
+    return math.isfinite(x) and math.isfinite(y) and f"{x:.3g}" == f"{y:.3g}"

@@ -29,9 +29,9 @@ from browser_support import (  # noqa: E402
     JS_OUTPUTS,
     JupyterLabServer,
     chromium_executable,
-    close,
     is_ci,
     output_errors,
+    same_number,
     status_settings,
 )
 
@@ -44,7 +44,7 @@ NOTEBOOKS = sorted(p.name for p in NOTEBOOK_DIR.glob("[0-9][0-9]_*.ipynb"))
 # Seconds allowed for all cells of one notebook to run, and for one panel run to finish.
 RUN_ALL_TIMEOUT = float(os.environ.get("D2LMINI_BROWSER_RUN_ALL_TIMEOUT", "240"))
 PANEL_TIMEOUT = float(os.environ.get("D2LMINI_BROWSER_PANEL_TIMEOUT", "60"))
-QUIET = 1.0  # a panel counts as settled when status and figure stay unchanged this long
+QUIET = 0.6  # a panel counts as settled when status and figure stay unchanged this long
 
 JS_PANEL_STATE = """(panel) => {
   const status = panel.querySelector('.d2lmini-status');
@@ -264,16 +264,8 @@ class Panel:
     def shows_readouts(self, state: dict) -> bool:
         """True when the status names the values that the readouts show (same run)."""
         shown = status_settings(state["status"] or "")
-        for name, slider in state["sliders"].items():
-            if name not in shown:
-                continue
-            try:
-                value = float(slider["readout"])
-            except (TypeError, ValueError):
-                return False
-            if not close(shown[name], value):
-                return False
-        return True
+        return all(same_number(shown[name], slider["readout"] or "")
+                   for name, slider in state["sliders"].items() if name in shown)
 
 
 def _screenshot(panel: Panel, path: Path) -> None:
@@ -311,7 +303,8 @@ def drive_panel(page, shots: Path, stem: str, report: Callable[[str], None]) -> 
             f"a new figure after {key} on the {name} slider")
         old, new = panel.readout(before, name), panel.readout(state, name)
         assert (new > old) == (key == "ArrowRight"), f"{name} readout went {old} -> {new}"
-        assert close(status_settings(state["status"])[name], new), state["status"]
+        shown = status_settings(state["status"]).get(name, "")
+        assert same_number(shown, state["sliders"][name]["readout"]), state["status"]
 
     # 5. fast moves: after the last one settles, the figure/status show the last values
     before = state
@@ -349,9 +342,9 @@ def drive_panel(page, shots: Path, stem: str, report: Callable[[str], None]) -> 
     panel.type_value("lr", good)
     state = panel.settle(lambda s: s["src"] != diverged["src"] and panel.shows_readouts(s),
                          f"a new figure after typing lr={good} back")
-    assert close(panel.readout(state, "lr"), float(good)), state["sliders"]["lr"]
+    assert same_number(state["sliders"]["lr"]["readout"], good), state["sliders"]["lr"]
     assert "diverged" not in state["status"], f"message still shown: {state['status']!r}"
-    assert "final loss" in state["status"] or "loss" in state["status"], state["status"]
+    assert "final loss" in state["status"], f"no final loss shown: {state['status']!r}"
 
     # 7. a picture for people
     path = shots / f"{stem}.png"
@@ -376,6 +369,7 @@ def test_live_panel_in_browser(notebook: str, lab: JupyterLabServer, browser,
     page.on("pageerror", lambda error: page_errors.append(str(error)))
     try:
         open_and_run_all(page, lab, notebook)
+        ran = time.monotonic()
         check_no_errors(page, "after Run All Cells")
         drive_panel(page, screenshots, stem, report)
         check_no_errors(page, "after moving the panel's sliders")
@@ -393,4 +387,6 @@ def test_live_panel_in_browser(notebook: str, lab: JupyterLabServer, browser,
     finally:
         context.close()
         lab.shutdown_kernels()
-    report(f"[browser] {stem}: passed in {time.monotonic() - start:.1f}s")
+    end = time.monotonic()
+    report(f"[browser] {stem}: passed in {end - start:.1f}s (open + run all cells "
+           f"{ran - start:.1f}s, panel {end - ran:.1f}s)")
