@@ -4,8 +4,8 @@
 
 1. One epoch of minibatch SGD on the synthetic data (1000 examples) with d2lmini's helpers
    (Batches, linreg, squared_loss, sgd, train) vs a plain loop over torch.randperm slices.
-2. The live panel: slider release to finished redraw (training + figure as PNG), median.
-3. `import d2lmini` on top of `import torch`, in fresh interpreters.
+2. `import d2lmini` on top of `import torch`, in fresh interpreters.
+The live panels' release-to-redraw times: benchmarks/bench_panels.py.
 """
 
 import statistics
@@ -13,11 +13,9 @@ import subprocess
 import sys
 import time
 
-import numpy as np
 import torch
 
 import d2lmini
-from d2lmini import plot
 
 
 def d2lmini_epoch(X, y, batch_size, lr=0.03):
@@ -62,51 +60,6 @@ def bench_epoch():
               f"{base * 1e3:6.2f} ms, ratio {ours / base:.2f}x (target <= 1.5x)")
 
 
-def make_panel():
-    """The chapter 1 panel with its default settings (lr 0.03, batch 10, 3 epochs)."""
-    d2lmini.set_seed(0)
-    X, y = d2lmini.synthetic_data([2, -3.4], 4.2, 1000)
-
-    def train(lr, batch_size, epochs):
-        d2lmini.set_seed(0)
-        w = torch.normal(0, 0.01, (2, 1), requires_grad=True, device=X.device)
-        b = torch.zeros(1, requires_grad=True, device=X.device)
-        return d2lmini.train(lambda X: d2lmini.linreg(X, w, b), d2lmini.squared_loss,
-                             lambda n: d2lmini.sgd([w, b], lr, n),
-                             d2lmini.Batches(X, y, batch_size), epochs,
-                             record=lambda: w.detach().flatten().tolist(), progress=False)
-
-    def surface(w1, w2):
-        return 0.5 * ((w1 - 2) ** 2 + (w2 + 3.4) ** 2) + np.float32(5e-5)
-
-    def draw(fig, history, ghosts):
-        ax1, ax2 = fig.subplots(1, 2)
-        plot.plot_loss(ax1, history, ghosts)
-        plot.plot_contour(ax2, surface, (-1, 4), (-5, 1))
-        plot.plot_path(ax2, history.trace, [g.trace for g in ghosts], target=(2, -3.4))
-
-    return d2lmini.LivePanel(train, draw, {
-        "lr": d2lmini.lr_slider(0.03),
-        "batch_size": d2lmini.int_slider("batch size", 10, 1, 1000),
-        "epochs": d2lmini.int_slider("epochs", 3, 1, 20)})
-
-
-def bench_panel(repeats=15):
-    panel = make_panel()
-    times = []
-    for i in range(repeats):
-        value = 0.03 if i % 2 else 0.031  # alternate: each release is a real change
-        start = time.perf_counter()
-        panel.controls["lr"].value = value
-        panel.wait()
-        times.append(time.perf_counter() - start)
-    train = statistics.median(
-        [panel.history.seconds] + [g.seconds for g in panel.ghosts])
-    print(f"panel release -> redraw: median {statistics.median(times) * 1e3:.0f} ms "
-          f"(min {min(times) * 1e3:.0f}, max {max(times) * 1e3:.0f}; training part "
-          f"~{train * 1e3:.0f} ms) (target <= 150 ms)")
-
-
 def bench_import(repeats=7):
     code = ("import time, torch; t = time.perf_counter(); import d2lmini; "
             "print(time.perf_counter() - t)")
@@ -119,5 +72,4 @@ def bench_import(repeats=7):
 if __name__ == "__main__":
     torch.set_num_threads(1)  # tiny tensors: threads only add overhead, for both sides alike
     bench_epoch()
-    bench_panel()
     bench_import()

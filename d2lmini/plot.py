@@ -5,9 +5,10 @@ import math
 from collections.abc import Callable, Sequence
 
 import numpy as np
+from matplotlib import rc_context
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
-from matplotlib.ticker import FuncFormatter, LogLocator, NullLocator
+from matplotlib.ticker import FuncFormatter, LogLocator, MaxNLocator, NullLocator
 
 from .train import History
 
@@ -28,7 +29,10 @@ def ema(values: Sequence[float], beta: float = 0.9) -> list[float]:
 def figure_png(fig: Figure, dpi: int = 80) -> bytes:
     """Render a matplotlib Figure to PNG bytes (works without pyplot, from any thread)."""
     buffer = io.BytesIO()
-    fig.savefig(buffer, format="png", dpi=dpi)
+    # savefig resets the figure's layout engine from rcParams afterwards; a notebook that
+    # turned on constrained layout would otherwise make every later redraw twice as slow
+    with rc_context({"figure.constrained_layout.use": False, "figure.autolayout": False}):
+        fig.savefig(buffer, format="png", dpi=dpi)
     return buffer.getvalue()
 
 
@@ -55,7 +59,8 @@ def plot_loss(ax: Axes, history: History, ghosts: Sequence[History] = (),
 def plot_metrics(ax: Axes, history: History, ghosts: Sequence[History] = (),
                  names: Sequence[str] | None = None) -> None:
     """Draw per-epoch metrics (e.g. train_acc, test_acc): this run bold, earlier runs faded."""
-    names = names or list(history.metrics)
+    # the names of this run and the earlier ones: a run that diverged early has none
+    names = names or list(dict.fromkeys(n for h in [*ghosts, history] for n in h.metrics))
     for i, name in enumerate(names):
         for old in ghosts:
             ax.plot(_epochs(old.metrics.get(name, [])), old.metrics.get(name, []),
@@ -63,6 +68,7 @@ def plot_metrics(ax: Axes, history: History, ghosts: Sequence[History] = (),
         values = history.metrics.get(name, [])
         ax.plot(_epochs(values), values, "o-", color=f"C{i + 1}", label=name, **BOLD)
     ax.set(xlabel="epoch")
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     if names:
         ax.legend(loc="lower right")
     if history.diverged:
@@ -79,7 +85,7 @@ def plot_contour(ax: Axes, loss: Callable[[np.ndarray, np.ndarray], np.ndarray],
     # log-spaced above the minimum: rings close to it, and still some far out
     steps = np.geomspace(span * 1e-3, span, levels) if span > 0 else [1.0]
     ax.contour(w1, w2, z, levels=low + np.asarray(steps), cmap="viridis", linewidths=0.8)
-    ax.set(xlim=xlim, ylim=ylim, xlabel="$w_1$", ylabel="$w_2$")
+    ax.set(xlim=xlim, ylim=ylim, xlabel="w₁", ylabel="w₂")  # not "$w_1$": mathtext is slow
 
 
 def plot_path(ax: Axes, path: Sequence[Sequence[float]], ghosts: Sequence[Sequence] = (),

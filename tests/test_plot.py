@@ -59,3 +59,21 @@ def test_plot_metrics_labels_each_metric():
 def test_show_images_titles():
     fig = plot.show_images(np.zeros((3, 28, 28)), 1, 4, titles=["a", "b", "c"])
     assert [ax.get_title() for ax in fig.axes[:3]] == ["a", "b", "c"]
+
+
+def test_plot_metrics_keeps_earlier_runs_when_this_one_diverged_early():
+    fig = Figure()
+    ax = fig.subplots()
+    earlier = History(metrics={"test_acc": [0.5, 0.7]})
+    plot.plot_metrics(ax, History(step_loss=[float("inf")], diverged_at=1), [earlier])
+    assert [list(line.get_ydata()) for line in ax.get_lines()][0] == [0.5, 0.7]
+    assert all(float(t).is_integer() for t in ax.get_xticks())
+
+
+def test_figure_png_keeps_a_figure_free_of_layout_engines_set_in_rcparams():
+    with matplotlib.rc_context({"figure.constrained_layout.use": True}):
+        fig = Figure(layout="none")
+        fig.subplots()
+        plot.figure_png(fig)
+        plot.figure_png(fig)
+        assert fig.get_layout_engine() is None

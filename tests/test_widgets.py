@@ -157,3 +157,29 @@ def test_error_text_is_escaped_in_the_status():
 
     panel = d2lmini.LivePanel(train, draw, {"lr": d2lmini.lr_slider()})
     assert "&lt;script&gt;" in panel.status.value and "<script>" not in panel.status.value
+
+
+def test_redraws_reuse_the_axes_without_piling_up_artists():
+    panel = make_panel()
+    axes = panel._figure.axes
+    for lr in (0.05, 10.0, 0.04):
+        set_and_wait(panel, "lr", lr)
+    assert panel._figure.axes == axes  # the same two axes, not new ones per run
+    loss_ax = axes[0]
+    assert len(loss_ax.lines) == 1 + len(panel.ghosts)  # this run + the faded ones
+    assert len(loss_ax.texts) == 0  # the divergence message of the lr=10 run is gone
+    assert loss_ax.get_autoscaley_on()  # its clipped y-limits do not stick either
+
+
+def test_a_draw_that_adds_its_own_axes_does_not_pile_them_up():
+    def draw_with_twin(fig, history, ghosts):
+        ax = fig.subplots()
+        ax.plot(history.step_loss)
+        ax.twinx().plot(history.step_loss[::-1])
+
+    panel = d2lmini.LivePanel(linreg_train, draw_with_twin, {
+        "lr": d2lmini.lr_slider(), "batch_size": d2lmini.int_slider("b", 10, 1, 200),
+        "epochs": d2lmini.int_slider("e", 1, 1, 5)})
+    for lr in (0.05, 0.06):
+        set_and_wait(panel, "lr", lr)
+    assert len(panel._figure.axes) == 2
