@@ -52,8 +52,12 @@ class ReusedFigure(Figure):
                 ax.remove()
 
     def clear(self, keep_observers: bool = False) -> None:
-        """Remove everything, the remembered grid too."""
-        super().clear(keep_observers)
+        """Remove everything, the remembered grid too, but keep the margins."""
+        params = getattr(self, "subplotpars", None)  # None while Figure.__init__ runs
+        margins = {k: getattr(params, k) for k in ("left", "right", "bottom", "top", "wspace")
+                   if params is not None}
+        super().clear(keep_observers)  # this also resets the margins to rcParams' defaults
+        self.subplots_adjust(**margins)
         self._grid = None
 
 

@@ -183,3 +183,11 @@ def test_a_draw_that_adds_its_own_axes_does_not_pile_them_up():
     for lr in (0.05, 0.06):
         set_and_wait(panel, "lr", lr)
     assert len(panel._figure.axes) == 2
+
+
+def test_panel_figure_keeps_room_for_axis_labels():
+    panel = make_panel()  # its draw calls fig.subplots, which clears the figure the first time
+    set_and_wait(panel, "lr", 0.05)
+    width, height = panel.figsize
+    assert panel._figure.subplotpars.bottom == pytest.approx(0.6 / height)
+    assert panel._figure.subplotpars.left == pytest.approx(0.8 / width)
