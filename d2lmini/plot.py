@@ -39,21 +39,34 @@ def figure_png(fig: Figure, dpi: int = 80) -> bytes:
 def plot_loss(ax: Axes, history: History, ghosts: Sequence[History] = (),
               smooth: float = 0.0) -> None:
     """Draw the per-step loss on a log scale: this run bold, earlier runs faded."""
-    curves = [_finite(old.step_loss, smooth) for old in ghosts]
-    for curve in curves:
+    runs = [*ghosts, history]
+    curves = [_finite(run.step_loss, smooth) for run in runs]
+    for curve in curves[:-1]:
         ax.plot(curve, color="gray", **FADED)
-    current = _finite(history.step_loss, smooth)
-    ax.plot(current, color="C0", **BOLD)
+    ax.plot(curves[-1], color="C0", **BOLD)
     ax.set(xlabel="step", ylabel="loss", yscale="log")
-    # plain labels (0.5, 1, 1e-05) and no minor ticks: LaTeX-style labels take ~70 ms to draw
-    ax.yaxis.set_major_locator(LogLocator(subs=(1, 2, 5), numticks=6))
+    low, high = _loss_range(runs, curves)
+    ax.set_ylim(low, high)
+    # plain labels (0.5, 1, 1e-05) and no minor ticks: LaTeX-style labels take ~70 ms to draw;
+    # 1-2-5 ticks over a few decades, powers of ten over many (else matplotlib shows none)
+    subs = (1, 2, 5) if math.log10(high / low) <= 4 else (1,)
+    ax.yaxis.set_major_locator(LogLocator(subs=subs, numticks=7))
     ax.yaxis.set_minor_locator(NullLocator())
     ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:.3g}"))
     if history.diverged:
-        # let the exploding curve leave the chart, so that earlier runs stay readable
-        top = max([max(c) for c in curves if c] + current[:1] + [1e-12])
-        ax.set_ylim(top=top * 10)
         say(ax, history.message())
+
+
+def _loss_range(runs: Sequence[History], curves: Sequence[list[float]]) -> tuple[float, float]:
+    """Y-limits that fit every run that did not diverge; diverging curves leave the chart."""
+    positive = [v for curve in curves for v in curve if v > 0] or [1.0]
+    kept = [v for run, curve in zip(runs, curves) if not run.diverged for v in curve if v > 0]
+    starts = [curve[0] for curve in curves if curve and curve[0] > 0]
+    low = min(positive)
+    high = max(kept + starts) if kept or starts else max(positive)
+    if len(kept) < len(positive):
+        high *= 10  # room to see a diverging curve take off
+    return low / 1.5, max(high * 1.5, low * 10)
 
 
 def plot_metrics(ax: Axes, history: History, ghosts: Sequence[History] = (),

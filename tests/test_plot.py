@@ -1,6 +1,7 @@
 import matplotlib
 import numpy as np
 import pytest
+from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
 from d2lmini import plot
@@ -38,6 +39,34 @@ def test_divergence_is_said_and_non_finite_points_are_not_drawn():
     assert list(ax.get_lines()[0].get_ydata()) == [1.0, 1e10]
     assert "diverged at step 3" in " ".join(t.get_text() for t in ax.texts)
     assert plot.figure_png(fig).startswith(b"\x89PNG")
+
+
+def visible_tick_labels(ax):
+    ax.figure.canvas.draw()
+    low, high = ax.get_ylim()
+    return [t.get_text() for t in ax.get_yticklabels() if low <= t.get_position()[1] <= high]
+
+
+def test_a_diverged_earlier_run_does_not_flatten_this_one():
+    fig = Figure()
+    FigureCanvasAgg(fig)
+    ax = fig.subplots()
+    now = History(step_loss=[20 * 0.95**i for i in range(200)])  # 20 down to 0.0007
+    exploded = History(step_loss=[20 * 100.0**i for i in range(20)] + [float("inf")],
+                       diverged_at=21)
+    plot.plot_loss(ax, now, [exploded])
+    low, high = ax.get_ylim()
+    assert low < min(now.step_loss) and 20 < high < 1e4  # not up to 1e39
+    assert len(visible_tick_labels(ax)) >= 4
+
+
+def test_loss_axis_has_labels_however_many_decades_it_spans():
+    for top in (2.0, 1e3, 1e40):
+        fig = Figure()
+        FigureCanvasAgg(fig)
+        ax = fig.subplots()
+        plot.plot_loss(ax, History(step_loss=[top, 1.0]))
+        assert len(visible_tick_labels(ax)) >= 2, top
 
 
 def test_contour_and_path():
