@@ -6,6 +6,10 @@ Runs a notebook's own code cells, up to the one that makes `panel`, in an IPytho
 then releases the learning-rate slider on two values near its default, turn about, as a
 learner would, and times each retrain-and-redraw. Target: chapters 1 and 2 at most 150 ms,
 chapter 3 (Fashion-MNIST) about 1 s.
+
+This shared machine's speed drifts by half from one minute to the next, so each release is
+paired with a fixed reference job: one epoch of a plain torch loop at batch 32 (8 ms on this
+machine when it is quiet, as the foundation issue measured). The ratio to it is what to compare.
 """
 
 import os
@@ -16,6 +20,7 @@ from pathlib import Path
 
 os.environ.setdefault("MPLBACKEND", "Agg")
 
+import torch  # noqa: E402
 from IPython.core.interactiveshell import InteractiveShell  # noqa: E402
 from nbformat import read  # noqa: E402
 
@@ -38,18 +43,36 @@ def panel_of(notebook: Path):
     raise RuntimeError(f"{notebook.name} makes no `panel`")
 
 
-def release_to_redraw(panel, repeats: int = 21) -> list[float]:
-    """Seconds from setting the lr slider to the finished redraw, for each release."""
+REFERENCE_DATA = torch.randn(1000, 2), torch.randn(1000, 1)
+
+
+def reference_epoch(batch_size: int = 32) -> float:
+    """Seconds for one epoch of a plain torch SGD loop on 1000 examples (the fixed job)."""
+    X, y = REFERENCE_DATA
+    start = time.perf_counter()
+    w = torch.zeros(2, 1, requires_grad=True)
+    for idx in torch.randperm(len(X)).split(batch_size):
+        loss = ((X[idx] @ w - y[idx]) ** 2 / 2).sum()
+        loss.backward()
+        with torch.no_grad():
+            w -= 0.03 * w.grad / len(idx)
+            w.grad.zero_()
+    return time.perf_counter() - start
+
+
+def release_to_redraw(panel, repeats: int = 21) -> tuple[list[float], list[float]]:
+    """Seconds from setting the lr slider to the finished redraw, and of the reference job."""
     slider = panel.controls["lr"]
     values = [slider.value, slider.value * 1.1]
-    times = []
+    times, references = [], []
     for i in range(repeats):
         start = time.perf_counter()
         slider.value = values[(i + 1) % 2]
         panel.wait()
         times.append(time.perf_counter() - start)
         assert panel.error is None, panel.error
-    return times
+        references.append(reference_epoch())
+    return times, references
 
 
 def main(paths: list[str]) -> None:
@@ -57,11 +80,15 @@ def main(paths: list[str]) -> None:
         (ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb"))
     for notebook in notebooks:
         panel = panel_of(notebook)
-        times = release_to_redraw(panel)
+        times, references = release_to_redraw(panel)
         train = statistics.median(h.seconds for h in [panel.history, *panel.ghosts])
+        ratio = statistics.median(t / r for t, r in zip(times, references))
+        reference = statistics.median(references)
         print(f"{notebook.stem}: release -> redraw median {statistics.median(times) * 1e3:.0f} ms"
               f" (min {min(times) * 1e3:.0f}, max {max(times) * 1e3:.0f}, {len(times)} releases;"
-              f" training ~{train * 1e3:.0f} ms) at {panel.history.settings}")
+              f" training ~{train * 1e3:.0f} ms) at {panel.history.settings}\n"
+              f"    = {ratio:.1f}x the reference epoch (median {reference * 1e3:.1f} ms now);"
+              f" at its quiet 8 ms that is {ratio * 8:.0f} ms")
 
 
 if __name__ == "__main__":

@@ -32,7 +32,8 @@ def figure_png(fig: Figure, dpi: int = 80) -> bytes:
     # savefig resets the figure's layout engine from rcParams afterwards; a notebook that
     # turned on constrained layout would otherwise make every later redraw twice as slow
     with rc_context({"figure.constrained_layout.use": False, "figure.autolayout": False}):
-        fig.savefig(buffer, format="png", dpi=dpi)
+        # the fastest zlib level: ~10 ms less per redraw for a PNG ~5% larger
+        fig.savefig(buffer, format="png", dpi=dpi, pil_kwargs={"compress_level": 1})
     return buffer.getvalue()
 
 

@@ -30,7 +30,7 @@ def draw(fig, history, ghosts):
     plot.plot_path(ax2, history.trace, [g.trace for g in ghosts], target=(2, -3.4))
 
 
-def make_panel(train=linreg_train, **kwargs):
+def make_panel(train=linreg_train, draw=draw, **kwargs):
     return d2lmini.LivePanel(train, draw, {
         "lr": d2lmini.lr_slider(0.03),
         "batch_size": d2lmini.int_slider("batch size", 10, 1, 200),
@@ -196,3 +196,18 @@ def test_panel_figure_keeps_room_for_axis_labels():
     width, height = panel.figsize
     assert panel._figure.subplotpars.bottom == pytest.approx(0.6 / height)
     assert panel._figure.subplotpars.left == pytest.approx(0.8 / width)
+
+
+def test_a_legend_lists_each_series_once_however_many_redraws():
+    def draw_bars(fig, history, ghosts):
+        ax = fig.subplots()
+        ax.bar([0, 1], [1.0, 2.0], label="true")
+        ax.bar([0, 1], history.step_loss[:2], label="learned")
+        ax.legend(loc="lower right")
+
+    panel = make_panel(draw=draw_bars)
+    for lr in (0.05, 0.06, 0.05):
+        set_and_wait(panel, "lr", lr)
+    (ax,) = panel._figure.axes
+    assert [t.get_text() for t in ax.get_legend().get_texts()] == ["true", "learned"]
+    assert len(ax.patches) == 4
