@@ -60,12 +60,11 @@ def plot_loss(ax: Axes, history: History, ghosts: Sequence[History] = (),
 
 def _loss_range(runs: Sequence[History], curves: Sequence[list[float]]) -> tuple[float, float]:
     """Y-limits that fit every run that did not diverge; diverging curves leave the chart."""
-    positive = [v for curve in curves for v in curve if v > 0] or [1.0]
-    kept = [v for run, curve in zip(runs, curves) if not run.diverged for v in curve if v > 0]
+    values = [v for curve in curves for v in curve if v > 0] or [1.0]
+    calm = [v for run, curve in zip(runs, curves) if not run.diverged for v in curve if v > 0]
     starts = [curve[0] for curve in curves if curve and curve[0] > 0]
-    low = min(positive)
-    high = max(kept + starts) if kept or starts else max(positive)
-    if len(kept) < len(positive):
+    low, high = min(values), max(calm + starts, default=max(values))
+    if any(run.diverged for run in runs):
         high *= 10  # room to see a diverging curve take off
     return low / 1.5, max(high * 1.5, low * 10)
 
