@@ -8,8 +8,8 @@ learner would, and times each retrain-and-redraw. Target: chapters 1 and 2 at mo
 chapter 3 (Fashion-MNIST) about 1 s.
 
 This shared machine's speed drifts by half from one minute to the next, so each release is
-paired with a fixed reference job: one epoch of a plain torch loop at batch 32 (8 ms on this
-machine when it is quiet, as the foundation issue measured). The ratio to it is what to compare.
+paired with a fixed reference job: bench_linreg's plain torch epoch at batch 32 (8 ms on this
+machine, as the foundation issue measured). The ratio to it is what to compare.
 """
 
 import os
@@ -21,6 +21,7 @@ from pathlib import Path
 os.environ.setdefault("MPLBACKEND", "Agg")
 
 import torch  # noqa: E402
+from bench_linreg import plain_epoch  # noqa: E402  (this folder is on sys.path)
 from IPython.core.interactiveshell import InteractiveShell  # noqa: E402
 from nbformat import read  # noqa: E402
 
@@ -46,17 +47,10 @@ def panel_of(notebook: Path):
 REFERENCE_DATA = torch.randn(1000, 2), torch.randn(1000, 1)
 
 
-def reference_epoch(batch_size: int = 32) -> float:
-    """Seconds for one epoch of a plain torch SGD loop on 1000 examples (the fixed job)."""
-    X, y = REFERENCE_DATA
+def reference_epoch() -> float:
+    """Seconds for bench_linreg's plain torch epoch at batch 32 (the fixed job)."""
     start = time.perf_counter()
-    w = torch.zeros(2, 1, requires_grad=True)
-    for idx in torch.randperm(len(X)).split(batch_size):
-        loss = ((X[idx] @ w - y[idx]) ** 2 / 2).sum()
-        loss.backward()
-        with torch.no_grad():
-            w -= 0.03 * w.grad / len(idx)
-            w.grad.zero_()
+    plain_epoch(*REFERENCE_DATA, batch_size=32)
     return time.perf_counter() - start
 
 
