@@ -46,6 +46,7 @@ def plot_loss(ax: Axes, history: History, ghosts: Sequence[History] = (),
         ax.plot(curve, color="gray", **FADED)
     ax.plot(curves[-1], color="C0", **BOLD)
     ax.set(xlabel="step", ylabel="loss", yscale="log")
+    _few_ticks(ax.xaxis, integer=True)
     low, high = _loss_range(runs, curves)
     ax.set_ylim(low, high)
     # plain labels (0.5, 1, 1e-05) and no minor ticks: LaTeX-style labels take ~70 ms to draw;
@@ -99,6 +100,8 @@ def plot_contour(ax: Axes, loss: Callable[[np.ndarray, np.ndarray], np.ndarray],
     steps = np.geomspace(span * 1e-3, span, levels) if span > 0 else [1.0]
     ax.contour(w1, w2, z, levels=low + np.asarray(steps), cmap="viridis", linewidths=0.8)
     ax.set(xlim=xlim, ylim=ylim, xlabel="w₁", ylabel="w₂")  # not "$w_1$": mathtext is slow
+    _few_ticks(ax.xaxis)
+    _few_ticks(ax.yaxis)
 
 
 def plot_path(ax: Axes, path: Sequence[Sequence[float]], ghosts: Sequence[Sequence] = (),
@@ -142,6 +145,11 @@ def _new_figure(figsize: tuple[float, float]) -> Figure:
     import matplotlib.pyplot as plt
 
     return plt.figure(figsize=figsize, layout="constrained")
+
+
+def _few_ticks(axis, integer: bool = False) -> None:
+    """At most 5 round tick labels: each one costs about 1 ms of every panel redraw."""
+    axis.set_major_locator(MaxNLocator(5, steps=[1, 2, 2.5, 5, 10], integer=integer))
 
 
 def _finite(values: Sequence[float], smooth: float) -> list[float]:
