@@ -22,27 +22,10 @@ os.environ.setdefault("MPLBACKEND", "Agg")
 
 import torch  # noqa: E402
 from bench_linreg import plain_epoch  # noqa: E402  (this folder is on sys.path)
-from IPython.core.interactiveshell import InteractiveShell  # noqa: E402
-from nbformat import read  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
-
-
-def panel_of(notebook: Path):
-    """Run the notebook's code cells until `panel` exists; return it."""
-    shell = InteractiveShell.instance()
-    shell.reset()
-    os.chdir(notebook.parent)  # cells may read files relative to the notebook
-    for cell in read(notebook, as_version=4).cells:
-        if cell.cell_type != "code":
-            continue
-        result = shell.run_cell(cell.source, silent=True)
-        if not result.success:
-            raise RuntimeError(f"{notebook.name}: a cell failed: {result.error_in_exec!r}")
-        if "panel" in shell.user_ns:
-            return shell.user_ns["panel"]
-    raise RuntimeError(f"{notebook.name} makes no `panel`")
-
+sys.path.insert(0, str(ROOT / "tests"))
+from panel_support import run_until_panel  # noqa: E402
 
 REFERENCE_DATA = torch.randn(1000, 2), torch.randn(1000, 1)
 
@@ -73,7 +56,7 @@ def main(paths: list[str]) -> None:
     notebooks = [Path(p).resolve() for p in paths] or sorted(
         (ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb"))
     for notebook in notebooks:
-        panel = panel_of(notebook)
+        panel, _ = run_until_panel(notebook)
         times, references = release_to_redraw(panel)
         train = statistics.median(h.seconds for h in [panel.history, *panel.ghosts])
         ratio = statistics.median(t / r for t, r in zip(times, references))

@@ -57,8 +57,8 @@ class ReusedFigure(Figure):
     def clear(self, keep_observers: bool = False) -> None:
         """Remove everything, the remembered grid too, but keep the margins."""
         params = getattr(self, "subplotpars", None)  # None while Figure.__init__ runs
-        margins = {k: getattr(params, k) for k in ("left", "right", "bottom", "top", "wspace")
-                   if params is not None}
+        names = ("left", "right", "bottom", "top", "wspace") if params is not None else ()
+        margins = {name: getattr(params, name) for name in names}
         super().clear(keep_observers)  # this also resets the margins to rcParams' defaults
         self.subplots_adjust(**margins)
         self._grid = None

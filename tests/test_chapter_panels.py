@@ -1,32 +1,12 @@
 """Each chapter's own live panel, without a browser: the notebook's code cells run up to the one
 that makes `panel`, then the test sets slider values from Python, the same path as a drag."""
 
-import os
 from pathlib import Path
 
 import pytest
-from IPython.core.interactiveshell import InteractiveShell
-from nbformat import read
+from panel_support import run_until_panel
 
 NOTEBOOKS = Path(__file__).resolve().parents[1] / "notebooks"
-
-
-def run_until_panel(notebook: str):
-    """Run the notebook's code cells in an IPython shell until `panel` exists; return it."""
-    shell = InteractiveShell.instance()
-    shell.reset()
-    cwd = Path.cwd()
-    os.chdir(NOTEBOOKS)  # as Jupyter does: cells may look for files beside the notebook
-    try:
-        for cell in read(NOTEBOOKS / notebook, as_version=4).cells:
-            if cell.cell_type != "code":
-                continue
-            shell.run_cell(cell.source, silent=True).raise_error()
-            if "panel" in shell.user_ns:
-                return shell.user_ns["panel"], shell.user_ns
-    finally:
-        os.chdir(cwd)
-    raise AssertionError(f"{notebook} makes no `panel`")
 
 
 def release(panel, **values):
@@ -44,17 +24,17 @@ def loss_axes(panel):
 
 @pytest.fixture(scope="module")
 def chapter1():
-    return run_until_panel("01_linear_regression_scratch.ipynb")
+    return run_until_panel(NOTEBOOKS / "01_linear_regression_scratch.ipynb")
 
 
 @pytest.fixture(scope="module")
 def chapter2():
-    return run_until_panel("02_linear_regression_concise.ipynb")
+    return run_until_panel(NOTEBOOKS / "02_linear_regression_concise.ipynb")
 
 
 @pytest.fixture(scope="module")
 def chapter3():
-    return run_until_panel("03_softmax_regression.ipynb")
+    return run_until_panel(NOTEBOOKS / "03_softmax_regression.ipynb")
 
 
 def test_chapter1_panel_retrains_from_the_same_start_and_says_when_it_diverges(chapter1):

@@ -1,0 +1,29 @@
+"""Run a chapter's notebook up to its live panel, outside Jupyter (for tests and benchmarks)."""
+
+import os
+from pathlib import Path
+
+from IPython.core.interactiveshell import InteractiveShell
+from nbformat import read
+
+
+def run_until_panel(notebook: Path):
+    """Run the notebook's code cells in an IPython shell until `panel` exists.
+
+    Returns the panel and the notebook's namespace. Cells run in the notebook's folder, as in
+    Jupyter, since they may look for files beside the notebook.
+    """
+    shell = InteractiveShell.instance()
+    shell.reset()
+    cwd = Path.cwd()
+    os.chdir(notebook.parent)
+    try:
+        for cell in read(notebook, as_version=4).cells:
+            if cell.cell_type != "code":
+                continue
+            shell.run_cell(cell.source, silent=True).raise_error()
+            if "panel" in shell.user_ns:
+                return shell.user_ns["panel"], shell.user_ns
+    finally:
+        os.chdir(cwd)
+    raise AssertionError(f"{notebook.name} makes no `panel`")
