@@ -6,18 +6,21 @@ import torch
 from torch.utils import data
 
 from .device import try_gpu
-from .validate import check_positive_int, check_same_length
+from .validate import check_batches_data, check_finite, check_noise, check_positive_int
 
 
 def synthetic_data(w, b: float, num_examples: int, noise: float = 0.01,
                    device: torch.device | None = None) -> tuple[torch.Tensor, torch.Tensor]:
     """Make y = Xw + b + noise, with X ~ N(0, 1); y has shape (num_examples, 1)."""
-    check_positive_int(num_examples, "num_examples")
     device = device or try_gpu()
-    w = torch.as_tensor(w, dtype=torch.float32, device=device).reshape(-1, 1)
-    X = torch.randn(num_examples, len(w), device=device)
-    y = X @ w + b
-    y += noise * torch.randn(y.shape, device=device)
+    w = torch.as_tensor(w, dtype=torch.float32, device=device)
+    check_positive_int(num_examples, "num_examples")
+    check_finite(w, "w")
+    check_finite(b, "b")
+    check_noise(noise)
+    X = torch.normal(0, 1, (num_examples, len(w)), device=device)
+    y = X @ w.reshape(-1, 1) + b
+    y += torch.normal(0, noise, y.shape, device=device)
     return X, y
 
 
@@ -32,8 +35,8 @@ class Batches:
 
     def __init__(self, features: torch.Tensor, labels: torch.Tensor, batch_size: int,
                  shuffle: bool = True, drop_last: bool = False, seed: int | None = 0):
-        check_same_length(features, labels)
-        self.batch_size = check_positive_int(batch_size, "batch_size", upper=len(features))
+        check_batches_data(features, labels, batch_size)
+        self.batch_size = int(batch_size)
         self.features, self.labels = features, labels
         self.shuffle, self.drop_last = shuffle, drop_last
         if seed is None:
@@ -58,17 +61,28 @@ class Batches:
                        self.labels[start:start + self.batch_size])
 
 
-def data_iter(batch_size: int, features: torch.Tensor, labels: torch.Tensor,
-              seed: int | None = None) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
+def data_iter(batch_size: int, features: torch.Tensor,
+              labels: torch.Tensor) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
     """Yield shuffled minibatches for one epoch, the last one possibly smaller (d2l's data_iter)."""
-    yield from Batches(features, labels, batch_size, shuffle=True, seed=seed)
+    check_batches_data(features, labels, batch_size)
+    num_examples = len(features)
+    indices = torch.randperm(num_examples, device=features.device)  # a new order every epoch
+    for i in range(0, num_examples, batch_size):
+        batch_indices = indices[i:i + batch_size]
+        yield features[batch_indices], labels[batch_indices]
 
 
 def load_array(data_arrays: Sequence[torch.Tensor], batch_size: int,
                is_train: bool = True) -> data.DataLoader:
     """Wrap tensors in a PyTorch DataLoader that shuffles when is_train (d2l's load_array)."""
-    for array in data_arrays[1:]:
-        check_same_length(data_arrays[0], array)
-    check_positive_int(batch_size, "batch_size", upper=len(data_arrays[0]))
+    if isinstance(data_arrays, torch.Tensor) or not isinstance(data_arrays, Sequence) or not (
+            data_arrays and all(isinstance(a, torch.Tensor) for a in data_arrays)):
+        got = (f"a single tensor of shape {tuple(data_arrays.shape)}"
+               if isinstance(data_arrays, torch.Tensor) else repr(data_arrays)[:80])
+        raise ValueError(f"data_arrays must be a tuple of tensors with one row per example, "
+                         f"e.g. load_array((features, labels), batch_size); got {got}")
+    check_batches_data(data_arrays[0], data_arrays[-1], batch_size)
+    for array in data_arrays[1:-1]:
+        check_batches_data(data_arrays[0], array, batch_size)
     dataset = data.TensorDataset(*data_arrays)
     return data.DataLoader(dataset, batch_size, shuffle=is_train)

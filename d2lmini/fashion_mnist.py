@@ -6,24 +6,40 @@ Two subsets:
   100 test images of each class, taken in file order from the official files. It needs no
   network and loads in milliseconds.
 * ``subset="full"`` is the whole set (60000 training and 10000 test images). The four files
-  are looked for in the ``data_dir`` argument, then in the folder named by the environment
-  variable ``D2LMINI_DATA``, then in a per-user cache folder (``default_cache_dir()``).
-  If they are in none of these, they are downloaded once into the cache folder. Each download
-  goes to a temporary file in that folder and is renamed only after its SHA-256 matched, so
-  an interrupted or damaged download never leaves a file that is trusted later. Files in the
-  cache folder are checked against their SHA-256 and MD5 and fetched again if they differ.
+  are taken from the folder you name, the ``data_dir`` argument or else the environment
+  variable ``D2LMINI_DATA``; a folder you name that lacks a file is refused with a message that
+  says which. If you name none, a per-user cache folder (``default_cache_dir()``) is used and
+  filled by a download the first time.
+
+Downloads: each file goes to a temporary file ``<name>.<process id>.<random>.part`` in the
+cache folder and replaces the cached file (in one atomic rename) only when its size and
+SHA-256 are right, so an interrupted or damaged download never leaves a file that is trusted
+later, and several processes repairing the same cache at once all end with the good files.
+Cached files are checked against their SHA-256 and MD5 each time the cache is used, and
+fetched again if they differ; temporary files left by killed downloads are deleted then too.
+A download stops when more bytes arrive than the official file has, when no byte arrives for
+``READ_TIMEOUT`` (30) seconds, and at its deadline: 60 s plus 50 s per MB to fetch, i.e.
+about 27 minutes for all four files (31 MB). Any connection faster than about 20 kB/s
+finishes in time.
 
 Run ``python -m d2lmini.fashion_mnist --help`` to download the full set ahead of time or to
 rebuild the bundled mini subset.
 """
 
 import argparse
+import errno
 import functools
 import gzip
 import hashlib
+import http.client
 import os
+import secrets
+import time
+import urllib.error
+import urllib.request
 import zlib
 from pathlib import Path
+from typing import NamedTuple
 
 import numpy as np
 import torch
@@ -35,22 +51,33 @@ from .validate import check_positive_int
 # Where the official files live (the ones torchvision downloads). Tests point it elsewhere.
 BASE_URL = "http://fashion-mnist.s3-website.eu-central-1.amazonaws.com/"
 ENV_VAR = "D2LMINI_DATA"
-DOWNLOAD_TIMEOUT = (10, 60)  # seconds: (to connect, to wait for the next bytes)
+READ_TIMEOUT = 30  # seconds to connect, and to wait for the next bytes
+DEADLINE_GRACE = 60  # seconds a download may take in all: this, plus
+DEADLINE_SECONDS_PER_MB = 50  # this per MB (1e6 bytes) to fetch, i.e. at least 20 kB/s
+PART_SUFFIX = ".part"  # temporary files: <name>.<process id>.<random>.part
 
-# file name -> (SHA-256, MD5) of the official gzip file; the MD5s are torchvision's.
+
+class FileInfo(NamedTuple):
+    """What an official file must be: its SHA-256, MD5 (torchvision's) and size in bytes."""
+
+    sha256: str
+    md5: str
+    size: int
+
+
 FILES = {
-    "train-images-idx3-ubyte.gz": (
+    "train-images-idx3-ubyte.gz": FileInfo(
         "3aede38d61863908ad78613f6a32ed271626dd12800ba2636569512369268a84",
-        "8d4fb7e6c68d591d4c3dfef9ec88bf0d"),
-    "train-labels-idx1-ubyte.gz": (
+        "8d4fb7e6c68d591d4c3dfef9ec88bf0d", 26421880),
+    "train-labels-idx1-ubyte.gz": FileInfo(
         "a04f17134ac03560a47e3764e11b92fc97de4d1bfaf8ba1a3aa29af54cc90845",
-        "25c81989df183df01b3e8a0aad5dffbe"),
-    "t10k-images-idx3-ubyte.gz": (
+        "25c81989df183df01b3e8a0aad5dffbe", 29515),
+    "t10k-images-idx3-ubyte.gz": FileInfo(
         "346e55b948d973a97e58d2351dde16a484bd415d4595297633bb08f03db6a073",
-        "bef4ecab320f06d8554ea6380940ec79"),
-    "t10k-labels-idx1-ubyte.gz": (
+        "bef4ecab320f06d8554ea6380940ec79", 4422102),
+    "t10k-labels-idx1-ubyte.gz": FileInfo(
         "67da17c76eaffca5446c3361aaab5c3cd6d1c2608764d35dfb1850b086bf8dd5",
-        "bb300cfdad3c16e7a12a480ee83cd310"),
+        "bb300cfdad3c16e7a12a480ee83cd310", 5148),
 }
 TRAIN_IMAGES, TRAIN_LABELS, TEST_IMAGES, TEST_LABELS = FILES
 
@@ -133,39 +160,150 @@ def _how_to_get_files(reason: str) -> str:
     )
 
 
+def _not_writable(folder: Path, err: OSError, name: str) -> FashionMNISTUnavailableError:
+    return FashionMNISTUnavailableError(
+        f"The cache folder {folder} is not writable ({err.strerror or err}), so {name} cannot "
+        f"be downloaded or repaired there. Instead, put the four official files into a folder "
+        f"of your own and pass data_dir='that/folder', or set the environment variable "
+        f"{ENV_VAR}=that/folder (or make {folder} writable). subset='mini' works without them.")
+
+
+class _DownloadError(Exception):
+    """A download that did not give the expected file; the message says why."""
+
+
+def _is_running(pid: int) -> bool:
+    """True if a process with this id may still be running on this computer."""
+    if os.name != "posix":  # os.kill(pid, 0) would not just ask on Windows
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:  # e.g. it belongs to another user
+        return True
+    return True
+
+
+def _remove_leftovers(folder: Path) -> None:
+    """Delete temporary files of downloads that were killed (their process is gone)."""
+    oldest = time.time() - _deadline_seconds(sum(info.size for info in FILES.values()))
+    for path in folder.glob(f"*{PART_SUFFIX}"):
+        name, _, rest = path.name.partition(".gz.")
+        pid = rest.split(".")[0]
+        if f"{name}.gz" not in FILES or not pid.isdigit():
+            continue
+        try:
+            if not _is_running(int(pid)) or path.stat().st_mtime < oldest:
+                path.unlink()
+        except OSError:  # gone already (another process cleaned it) or read-only
+            pass
+
+
+def _deadline_seconds(size: int) -> float:
+    """Seconds a download of size bytes may take in all (see the module's docstring)."""
+    return DEADLINE_GRACE + DEADLINE_SECONDS_PER_MB * size / 1e6
+
+
+def _fetch(name: str, folder: Path, deadline: float) -> None:
+    """Download name into folder through a temporary file; rename it only if it is right."""
+    info = FILES[name]
+    part = folder / f"{name}.{os.getpid()}.{secrets.token_hex(4)}{PART_SUFFIX}"
+    try:
+        with open(part, "wb") as out:
+            sha256, got = hashlib.sha256(), 0
+            with urllib.request.urlopen(BASE_URL + name, timeout=READ_TIMEOUT) as response:
+                promised = response.headers.get("Content-Length")
+                if promised is not None and promised.isdigit() and int(promised) != info.size:
+                    raise _DownloadError(f"the server offered {promised} bytes for {name}, "
+                                         f"which has {info.size}")
+                while chunk := response.read1(1 << 16):  # returns as soon as bytes arrive
+                    got += len(chunk)
+                    if got > info.size:
+                        raise _DownloadError(f"the server sent more than the {info.size} bytes "
+                                             f"of {name}; stopped")
+                    if time.monotonic() > deadline:
+                        raise _DownloadError(
+                            f"the download did not finish in time ({got} of {info.size} bytes "
+                            f"of {name} had arrived): the connection is too slow or stalled")
+                    out.write(chunk)
+                    sha256.update(chunk)
+        if got != info.size:
+            raise _DownloadError(f"only {got} of the {info.size} bytes of {name} arrived")
+        if sha256.hexdigest() != info.sha256:
+            raise _DownloadError(f"the {name} that arrived did not match its SHA-256 checksum; "
+                                 f"deleted it")
+        os.replace(part, folder / name)  # atomic: readers see the old file or the new one
+    finally:
+        part.unlink(missing_ok=True)
+
+
 def download_fashion_mnist(folder: str | os.PathLike | None = None) -> Path:
     """Make sure folder (default: the cache) holds the four official files; return it."""
-    import pooch
-    import requests
-
     folder = Path(folder) if folder is not None else default_cache_dir()
-    for name, (sha256, md5) in FILES.items():
+    todo = []
+    for name, info in FILES.items():
         path = folder / name
-        if path.is_file() and _file_checksums(path) != (sha256, md5):
+        if path.is_file() and _file_checksums(path) != (info.sha256, info.md5):
             print(f"{path} is damaged (its checksum is wrong); downloading it again")
-            path.unlink()
-        if path.is_file():
+        elif path.is_file():
             continue
-        try:  # pooch writes to a temporary file next to path, checks it, then renames it
-            pooch.retrieve(BASE_URL + name, known_hash=f"sha256:{sha256}", fname=name,
-                           path=folder, progressbar=False,
-                           downloader=pooch.HTTPDownloader(timeout=DOWNLOAD_TIMEOUT))
-        except ValueError:  # pooch found that the checksum does not match
-            reason = f"the {name} that arrived did not match its SHA-256 checksum; deleted it"
+        todo.append(name)
+    if folder.is_dir():
+        _remove_leftovers(folder)
+    if not todo:
+        return folder
+    deadline = time.monotonic() + _deadline_seconds(sum(FILES[name].size for name in todo))
+    for name in todo:
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+            _fetch(name, folder, deadline)
+        except PermissionError as err:  # a damaged file stays until it can be replaced
+            raise _not_writable(folder, err, name) from None
+        except OSError as err:
+            if err.errno in (errno.EACCES, errno.EPERM, errno.EROFS) and not isinstance(
+                    err, urllib.error.URLError):
+                raise _not_writable(folder, err, name) from None
+            reason = f"{type(err).__name__} while fetching {name}: {err}"
             raise FashionMNISTUnavailableError(_how_to_get_files(reason)) from None
-        except (requests.RequestException, OSError) as err:
-            reason = f"{type(err).__name__} while fetching {name}"
+        except (_DownloadError, http.client.HTTPException) as err:
+            reason = str(err) if isinstance(err, _DownloadError) else (
+                f"{type(err).__name__} while fetching {name}")
             raise FashionMNISTUnavailableError(_how_to_get_files(reason)) from None
     return folder
 
 
+def _check_folder(folder: Path, how: str) -> Path:
+    """Return folder if it holds the four files; else raise, saying what is missing."""
+    if not folder.is_dir():
+        problem = "does not exist" if not folder.exists() else "is not a folder"
+        raise FashionMNISTUnavailableError(
+            f"{how}={str(folder)!r} {problem} (looked for {folder.absolute()}). Point it at the "
+            f"folder that holds the four Fashion-MNIST files ({', '.join(FILES)}), or leave it "
+            f"out to use the cache folder {default_cache_dir()} (downloaded when needed).")
+    missing = [name for name in FILES if not (folder / name).is_file()]
+    if missing:
+        what = (f"holds none of the four Fashion-MNIST files ({', '.join(FILES)})"
+                if len(missing) == len(FILES) else
+                f"is missing {', '.join(missing)} (it must hold all four Fashion-MNIST files)")
+        raise FashionMNISTUnavailableError(
+            f"{how}={str(folder)!r} {what}. Put the missing files there, or leave it out to "
+            f"use the cache folder {default_cache_dir()} (downloaded when needed).")
+    return folder
+
+
 def find_fashion_mnist(data_dir: str | os.PathLike | None = None) -> Path:
-    """Return a folder with the four full-set files: data_dir, $D2LMINI_DATA, or the cache."""
-    for folder in (data_dir, os.environ.get(ENV_VAR)):
-        # Your own folders are read as they are (Debian's re-gzipped copies have other
-        # checksums); read_idx_gz still catches damaged files.
-        if folder and all((Path(folder) / name).is_file() for name in FILES):
-            return Path(folder)
+    """Return a folder with the four full-set files: data_dir, $D2LMINI_DATA, or the cache.
+
+    A folder you name (data_dir, or $D2LMINI_DATA when data_dir is None) is used as it is
+    (Debian's re-gzipped copies have other checksums; read_idx_gz still catches damaged
+    files), or refused with a message that says what is missing in it. Only when neither is
+    given is the cache folder used, and filled or repaired by a download.
+    """
+    if data_dir is not None and str(data_dir) != "":
+        return _check_folder(Path(data_dir), "data_dir")
+    if os.environ.get(ENV_VAR):
+        return _check_folder(Path(os.environ[ENV_VAR]), ENV_VAR)
     return download_fashion_mnist(default_cache_dir())
 
 
@@ -232,8 +370,13 @@ def load_data_fashion_mnist(batch_size: int, subset: str = "mini", *, flatten: b
 
 
 def get_fashion_mnist_labels(labels) -> list[str]:
-    """Return the text labels ('t-shirt', ..., 'ankle boot') for numeric labels."""
-    return [TEXT_LABELS[int(i)] for i in labels]
+    """Return the text labels ('t-shirt', ..., 'ankle boot') for numeric labels 0..9."""
+    labels = [int(i) for i in labels]
+    bad = [i for i in labels if not 0 <= i < len(TEXT_LABELS)]
+    if bad:
+        raise ValueError(f"labels must be class numbers 0..9 (the 10 Fashion-MNIST classes), "
+                         f"got {bad[0]}")
+    return [TEXT_LABELS[i] for i in labels]
 
 
 # ---------------------------------------------------------------- the bundled mini subset

@@ -1,10 +1,20 @@
-"""Models, losses and the optimizer written from scratch, as in the first chapters."""
+"""Models, losses and the optimizer written from scratch, as in the first chapters.
+
+The bodies are the lines the chapters write in their cells; the package adds only argument
+checks (the `check_*` calls), so a mistake gets a clear message instead of a wrong number.
+"""
 
 from collections.abc import Iterable
 
 import torch
 
-from .validate import check_lr, check_positive_int
+from .validate import (
+    check_class_labels,
+    check_has_grads,
+    check_lr,
+    check_no_nan,
+    check_positive_int,
+)
 
 
 def linreg(X: torch.Tensor, w: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
@@ -19,8 +29,10 @@ def squared_loss(y_hat: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
 
 def sgd(params: Iterable[torch.Tensor], lr: float, batch_size: int) -> None:
     """One minibatch SGD step on summed-loss gradients, in place; zeroes the gradients."""
+    params = list(params)
     lr = check_lr(lr)
     batch_size = check_positive_int(batch_size, "batch_size")
+    check_has_grads(params)
     with torch.no_grad():
         for param in params:
             param -= lr * param.grad / batch_size
@@ -29,10 +41,12 @@ def sgd(params: Iterable[torch.Tensor], lr: float, batch_size: int) -> None:
 
 def softmax(X: torch.Tensor) -> torch.Tensor:
     """Row-wise softmax, stable for large logits: exp(X - max) / sum(exp(X - max))."""
+    check_no_nan(X)
     X_exp = torch.exp(X - X.max(dim=1, keepdim=True).values)
     return X_exp / X_exp.sum(dim=1, keepdim=True)
 
 
 def cross_entropy(y_hat: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
     """Per-example cross-entropy -log y_hat[i, y_i] of predicted probabilities y_hat."""
+    check_class_labels(y_hat, y)
     return -torch.log(y_hat[range(len(y_hat)), y])

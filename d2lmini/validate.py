@@ -3,6 +3,12 @@
 import math
 import numbers
 
+import torch
+
+
+class NonFiniteError(ValueError):
+    """A tensor holds NaN or inf where a finite number is needed (d2lmini.train stops on it)."""
+
 
 def check_lr(lr: float, name: str = "lr") -> float:
     """Return lr as a float if it is finite and > 0, else raise ValueError."""
@@ -28,3 +34,95 @@ def check_same_length(features, labels) -> None:
             f"features and labels must have the same number of examples, "
             f"got {len(features)} and {len(labels)}"
         )
+
+
+def check_not_empty(features, name: str = "features") -> None:
+    """Raise ValueError if there are no examples to make minibatches of."""
+    if len(features) == 0:
+        raise ValueError(f"the data is empty: {name} has 0 examples, so there is nothing to "
+                         f"train or evaluate on")
+
+
+def check_batches_data(features, labels, batch_size: int) -> None:
+    """Check the tensors and batch size that minibatches are cut from."""
+    check_same_length(features, labels)
+    check_not_empty(features)
+    check_positive_int(batch_size, "batch_size", upper=len(features))
+
+
+def check_finite(value, name: str) -> None:
+    """Raise ValueError if value (a number or a tensor) holds NaN or inf."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Real | torch.Tensor):
+        try:
+            value = torch.as_tensor(value, dtype=torch.float32)
+        except (TypeError, ValueError, RuntimeError):
+            raise ValueError(f"{name} must be a number or a tensor of numbers, "
+                             f"got {value!r}") from None
+    finite = (math.isfinite(value) if isinstance(value, numbers.Real)
+              else bool(torch.isfinite(value).all()))
+    if not finite:
+        raise ValueError(f"{name} must be finite (no NaN or inf), got {value!r}")
+
+
+def check_noise(noise: float) -> None:
+    """Raise ValueError unless noise (a standard deviation) is a finite number >= 0."""
+    if (isinstance(noise, bool) or not isinstance(noise, numbers.Real)
+            or not math.isfinite(noise) or noise < 0):
+        raise ValueError(f"noise is the standard deviation of the noise added to y: it must be "
+                         f"a finite number >= 0 (try 0.01), got {noise!r}")
+
+
+def check_no_nan(X: torch.Tensor, name: str = "X") -> None:
+    """Raise NonFiniteError if X holds NaN or +inf (softmax would return NaN for that row)."""
+    bad = torch.isnan(X).logical_or_(torch.isposinf(X))
+    if bad.any():  # one check; on a GPU this waits for X to be computed
+        row = int(bad.reshape(len(X), -1).any(dim=1).nonzero()[0, 0]) if X.ndim else 0
+        raise NonFiniteError(
+            f"{name} holds NaN or +inf (first in row {row}), so the softmax would be NaN: "
+            f"look for NaN or inf in the data, or in the weights (a learning rate that is too "
+            f"large makes them NaN)")
+
+
+def check_label_shape(y_hat: torch.Tensor, y: torch.Tensor) -> None:
+    """Raise ValueError unless y is one class index per row of y_hat, shape (n,)."""
+    n = len(y_hat)
+    if y.ndim != 1 or len(y) != n:
+        hint = " (use y.reshape(-1))" if y.numel() == n else ""
+        raise ValueError(
+            f"y must hold one class index per row of y_hat, shape ({n},), got shape "
+            f"{tuple(y.shape)} for y_hat of shape {tuple(y_hat.shape)}{hint}; other shapes "
+            f"would be broadcast and give a wrong number")
+
+
+def check_class_labels(y_hat: torch.Tensor, y: torch.Tensor) -> None:
+    """Raise ValueError unless y holds integer labels 0..classes-1, one per row of y_hat."""
+    if y_hat.ndim != 2:
+        raise ValueError(f"y_hat must have shape (examples, classes), got {tuple(y_hat.shape)}")
+    check_label_shape(y_hat, y)
+    if y.dtype.is_floating_point or y.dtype.is_complex or y.dtype == torch.bool:
+        raise ValueError(f"y must hold integer class indices, got dtype {y.dtype} "
+                         f"(use y.long())")
+    classes = y_hat.shape[1]
+    if len(y) and bool(((y < 0) | (y >= classes)).any()):
+        raise ValueError(f"y must hold class indices 0..{classes - 1} (y_hat has {classes} "
+                         f"columns), got labels from {int(y.min())} to {int(y.max())}")
+
+
+def check_has_grads(params: list) -> None:
+    """Raise ValueError unless every parameter has a gradient, as after loss.backward()."""
+    for i, param in enumerate(params):
+        if not isinstance(param, torch.Tensor):
+            raise ValueError(f"params[{i}] must be a tensor, got {type(param).__name__}")
+        if param.grad is None:
+            why = ("" if param.requires_grad else
+                   " and it was made without requires_grad=True, so it never will")
+            raise ValueError(
+                f"params[{i}] (shape {tuple(param.shape)}) has no gradient{why}: "
+                f"call loss.backward() before sgd(...)")
+
+
+def check_counted(count: int, name: str = "data_iter") -> None:
+    """Raise ValueError if a loop over name saw no examples."""
+    if count == 0:
+        raise ValueError(f"{name} gave no examples, so there is no accuracy to compute: "
+                         f"pass minibatches (X, y), e.g. a d2lmini.Batches")

@@ -3,8 +3,10 @@
 import gzip
 import hashlib
 import http.server
+import os
 import socket
 import threading
+import time
 from pathlib import Path
 
 import numpy as np
@@ -39,9 +41,14 @@ def real_bytes():
 
 
 class Server:
-    """A local HTTP server in a thread serving files; mode 'ok', 'cut' or 'garbage'."""
+    """A local HTTP server in a thread serving files.
 
-    def __init__(self, files: dict[str, bytes], mode: str = "ok"):
+    mode: 'ok'; 'cut' (promises the whole file, sends half, hangs up); 'garbage' (right
+    length, wrong bytes); 'trickle' (one byte every 0.05 s, so no single read times out);
+    'endless' (no Content-Length, zeros until the client hangs up).
+    """
+
+    def __init__(self, files: dict[str, bytes], mode: str = "ok", delay: float = 0.0):
         self.files, self.mode, self.requests = files, mode, []
         outer = self
 
@@ -51,12 +58,18 @@ class Server:
             def do_GET(self):
                 name = self.path.lstrip("/")
                 outer.requests.append(name)
+                time.sleep(delay)  # a slow start: widens the window for races
                 if name not in outer.files:
                     self.send_error(404)
                     return
                 body = outer.files[name]
                 if outer.mode == "garbage":
                     body = bytes(len(body))  # right length, wrong bytes
+                if outer.mode == "endless":
+                    self.send_response(200)
+                    self.end_headers()
+                    while True:
+                        self.wfile.write(bytes(1 << 16))
                 self.send_response(200)
                 self.send_header("Content-Length", str(len(body)))
                 self.end_headers()
@@ -65,6 +78,11 @@ class Server:
                     self.wfile.flush()
                     self.close_connection = True
                     self.connection.shutdown(socket.SHUT_RDWR)
+                elif outer.mode == "trickle":
+                    for i in range(len(body)):
+                        self.wfile.write(body[i:i + 1])
+                        self.wfile.flush()
+                        time.sleep(0.05)
                 else:
                     self.wfile.write(body)
 
@@ -167,9 +185,10 @@ def test_download_success(tmp_path, monkeypatch, real_bytes):
         fm.download_fashion_mnist(tmp_path / "cache")  # all there: no second download
         assert len(server.requests) == 4
     assert sorted(p.name for p in (tmp_path / "cache").iterdir()) == sorted(fm.FILES)
-    for name, (sha, md5) in fm.FILES.items():
+    for name, (sha, md5, size) in fm.FILES.items():
         data = (tmp_path / "cache" / name).read_bytes()
         assert hashlib.sha256(data).hexdigest() == sha and hashlib.md5(data).hexdigest() == md5
+        assert len(data) == size
 
 
 @pytest.mark.parametrize("mode", ["cut", "garbage"])
@@ -191,7 +210,7 @@ def test_no_server_gives_one_clear_message(tmp_path, monkeypatch):
     monkeypatch.setattr(fm, "BASE_URL", closed_port_url())
     monkeypatch.setattr(fm, "default_cache_dir", lambda: tmp_path / "cache")
     with pytest.raises(fm.FashionMNISTUnavailableError) as info:
-        fm.load_data_fashion_mnist(256, "full", data_dir=tmp_path / "empty")
+        fm.load_data_fashion_mnist(256, "full")
     message = str(info.value)
     for needed in (*fm.FILES, fm.ENV_VAR, "data_dir", str(tmp_path / "cache"),
                    "dataset-fashion-mnist", "subset='mini'", fm.BASE_URL):
@@ -218,14 +237,14 @@ def test_loader_downloads_end_to_end(tmp_path, monkeypatch, real_bytes):
     monkeypatch.setattr(fm, "default_cache_dir", lambda: tmp_path / "cache")
     with Server(real_bytes) as server:
         monkeypatch.setattr(fm, "BASE_URL", server.url)
-        train_iter, test_iter = fm.load_data_fashion_mnist(
-            1000, "full", flatten=True, data_dir=tmp_path / "nothing-here", device="cpu")
-        fm.load_data_fashion_mnist(1000, "full", data_dir=tmp_path / "nothing-here")
+        train_iter, test_iter = fm.load_data_fashion_mnist(1000, "full", flatten=True,
+                                                           device="cpu")
+        fm.load_data_fashion_mnist(1000, "full")
         assert len(server.requests) == 4
     assert train_iter.features.shape == (60000, 784) and test_iter.features.shape == (10000, 784)
     assert test_iter.labels[:10].tolist() == [9, 2, 1, 1, 6, 1, 4, 6, 5, 7]
     assert len(train_iter) == 60 and len(test_iter) == 10
-    for name, (sha, _) in fm.FILES.items():
+    for name, (sha, _, _) in fm.FILES.items():
         assert sha256(tmp_path / "cache" / name) == sha
 
 
@@ -234,7 +253,7 @@ def test_env_var_folder_works_offline(tmp_path, monkeypatch):
     monkeypatch.setattr(fm, "BASE_URL", closed_port_url())
     monkeypatch.setattr(fm, "default_cache_dir", lambda: tmp_path / "cache")
     monkeypatch.setenv(fm.ENV_VAR, str(REAL_DIR))
-    train_X, train_y, _, _ = fm.fashion_mnist_tensors("full", data_dir=tmp_path, device="cpu")
+    train_X, train_y, _, _ = fm.fashion_mnist_tensors("full", device="cpu")
     assert train_X.shape == (60000, 1, 28, 28) and train_y[:10].tolist() == FIRST_TRAIN_LABELS
     assert not (tmp_path / "cache").exists()
 
@@ -334,3 +353,205 @@ def test_flatten_and_cache(monkeypatch):
     assert len(calls) == 4  # parsed once
     assert flat_X.shape == (5000, 784) and flat_X.max() == 1
     assert next(iter(train_iter))[0].shape == (10, 784)
+
+
+# ---------------------------------------------------------------- faults (issue 13)
+
+def test_text_labels_outside_0_to_9_are_refused():
+    for bad in ([-1], [10], torch.tensor([3, 12])):
+        with pytest.raises(ValueError, match=r"0\.\.9"):
+            fm.get_fashion_mnist_labels(bad)
+
+
+def fill(folder: Path, real_bytes, names=tuple(fm.FILES)) -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    for name in names:
+        (folder / name).write_bytes(real_bytes[name])
+    return folder
+
+
+@pytest.mark.parametrize("where", ["data_dir", "env"])
+def test_a_named_folder_that_lacks_files_is_refused_naming_them(tmp_path, monkeypatch,
+                                                                 real_bytes, where):
+    monkeypatch.setattr(fm, "BASE_URL", closed_port_url())
+    monkeypatch.setattr(fm, "default_cache_dir", lambda: tmp_path / "cache")
+    three = fill(tmp_path / "three", real_bytes, list(fm.FILES)[:3])
+
+    def load(folder):
+        if where == "env":
+            monkeypatch.setenv(fm.ENV_VAR, str(folder))
+            return fm.load_data_fashion_mnist(256, "full")
+        return fm.load_data_fashion_mnist(256, "full", data_dir=folder)
+
+    name = "data_dir" if where == "data_dir" else fm.ENV_VAR
+    with pytest.raises(fm.FashionMNISTUnavailableError) as info:
+        load(three)
+    assert str(info.value).startswith(f"{name}={str(three)!r} is missing {fm.TEST_LABELS} ")
+    with pytest.raises(fm.FashionMNISTUnavailableError) as info:
+        load(tmp_path / "typo")
+    assert str(info.value).startswith(f"{name}={str(tmp_path / 'typo')!r} does not exist")
+    assert not (tmp_path / "cache").exists()  # nothing was downloaded instead
+
+
+def _repair(cache: Path, barrier, results) -> None:
+    """In a child process: wait for the others, then check the cache and read from it."""
+    barrier.wait()
+    try:
+        folder = fm.find_fashion_mnist()
+        results.put(("ok", len(fm.read_idx_gz(folder / fm.TEST_LABELS))))
+    except BaseException as err:  # report anything, so that the test can show it
+        results.put(("error", f"{type(err).__name__}: {err}"))
+
+
+def test_several_processes_repair_one_damaged_cache(tmp_path, monkeypatch, real_bytes):
+    import multiprocessing
+
+    cache = fill(tmp_path / "cache", real_bytes)
+    damaged = bytearray(real_bytes[fm.TEST_IMAGES])
+    damaged[100] ^= 0xFF
+    (cache / fm.TEST_IMAGES).write_bytes(bytes(damaged))
+    monkeypatch.setattr(fm, "default_cache_dir", lambda: cache)
+    ctx = multiprocessing.get_context("fork")  # the children need no new imports: quick
+    n = 4
+    barrier, results = ctx.Barrier(n), ctx.Queue()
+    with Server(real_bytes, delay=0.3) as server:
+        monkeypatch.setattr(fm, "BASE_URL", server.url)
+        children = [ctx.Process(target=_repair, args=(cache, barrier, results)) for _ in range(n)]
+        for child in children:
+            child.start()
+        outcomes = [results.get(timeout=60) for _ in children]
+        for child in children:
+            child.join(timeout=10)
+    assert outcomes == [("ok", 10000)] * n
+    assert 1 <= len(server.requests) <= n and set(server.requests) == {fm.TEST_IMAGES}
+    assert (cache / fm.TEST_IMAGES).read_bytes() == real_bytes[fm.TEST_IMAGES]
+    assert sorted(p.name for p in cache.iterdir()) == sorted(fm.FILES)  # no temporary files
+
+
+def _download_as_nobody(cache: Path, results) -> None:
+    """In a child process: drop root's rights (root may write anywhere), then download."""
+    if os.geteuid() == 0:
+        os.setgid(65534)
+        os.setuid(65534)
+    try:
+        fm.download_fashion_mnist(cache)
+        results.put("no error")
+    except Exception as err:
+        results.put(f"{type(err).__name__}: {err}")
+
+
+@pytest.mark.parametrize("case", ["damaged file", "empty"])
+def test_a_read_only_cache_says_so_and_what_to_do(monkeypatch, real_bytes, case):
+    import multiprocessing
+    import shutil
+    import tempfile
+
+    top = Path(tempfile.mkdtemp())  # not tmp_path: the unprivileged child must get into it
+    try:
+        top.chmod(0o755)
+        cache = fill(top / "cache", real_bytes) if case == "damaged file" else top / "cache"
+        cache.mkdir(exist_ok=True)
+        if case == "damaged file":
+            (cache / fm.TRAIN_LABELS).write_bytes(b"damaged")
+        cache.chmod(0o555)
+        monkeypatch.setattr(fm, "default_cache_dir", lambda: cache)
+        ctx = multiprocessing.get_context("fork")
+        results = ctx.Queue()
+        with Server(real_bytes) as server:
+            monkeypatch.setattr(fm, "BASE_URL", server.url)
+            child = ctx.Process(target=_download_as_nobody, args=(cache, results))
+            child.start()
+            message = results.get(timeout=60)
+            child.join(timeout=10)
+    finally:
+        (top / "cache").chmod(0o755)
+        shutil.rmtree(top)
+    assert message.startswith(f"FashionMNISTUnavailableError: The cache folder {cache} is not "
+                              f"writable")
+    for advice in (fm.ENV_VAR, "data_dir=", "subset='mini'"):
+        assert advice in message
+    assert "copy the official files into" not in message
+
+
+def test_a_trickling_server_meets_the_deadline(tmp_path, monkeypatch, real_bytes):
+    """One byte every 0.05 s: no read times out, but the whole download has a deadline."""
+    monkeypatch.setattr(fm, "DEADLINE_GRACE", 0.5)
+    monkeypatch.setattr(fm, "DEADLINE_SECONDS_PER_MB", 0.0)
+    cache = tmp_path / "cache"
+    outcome = []
+    with Server(real_bytes, mode="trickle") as server:
+        monkeypatch.setattr(fm, "BASE_URL", server.url)
+
+        def download():
+            try:
+                fm.download_fashion_mnist(cache)
+            except fm.FashionMNISTUnavailableError as err:
+                outcome.append(str(err))
+
+        thread = threading.Thread(target=download, daemon=True)
+        start = time.monotonic()
+        thread.start()
+        thread.join(timeout=8)
+        assert not thread.is_alive(), "the download ignored its deadline"
+    assert 0.45 < time.monotonic() - start
+    assert "did not finish in time" in outcome[0] and fm.TRAIN_IMAGES in outcome[0]
+    assert list(cache.iterdir()) == []  # no temporary file left
+
+
+def test_an_endless_server_is_cut_off_at_the_files_size(tmp_path, monkeypatch, real_bytes):
+    cache = fill(tmp_path / "cache", real_bytes, list(fm.FILES)[:3])
+    outcome = []
+    with Server(real_bytes, mode="endless") as server:
+        monkeypatch.setattr(fm, "BASE_URL", server.url)
+
+        def download():
+            try:
+                fm.download_fashion_mnist(cache)
+            except fm.FashionMNISTUnavailableError as err:
+                outcome.append(str(err))
+
+        thread = threading.Thread(target=download, daemon=True)
+        thread.start()
+        thread.join(timeout=8)
+        assert not thread.is_alive(), "the download did not stop"
+    size = fm.FILES[fm.TEST_LABELS].size
+    assert f"the server sent more than the {size} bytes of {fm.TEST_LABELS}" in outcome[0]
+    assert sorted(p.name for p in cache.iterdir()) == sorted(list(fm.FILES)[:3])
+
+
+def test_a_wrong_content_length_is_refused_before_downloading(tmp_path, monkeypatch,
+                                                              real_bytes):
+    files = dict(real_bytes, **{fm.TEST_LABELS: real_bytes[fm.TEST_LABELS] * 2})
+    with Server(files) as server, pytest.raises(fm.FashionMNISTUnavailableError,
+                                                match=r"offered 10296 bytes .* has 5148"):
+        monkeypatch.setattr(fm, "BASE_URL", server.url)
+        fm.download_fashion_mnist(fill(tmp_path, real_bytes, list(fm.FILES)[:3]))
+
+
+def _download(cache: Path) -> None:
+    fm.download_fashion_mnist(cache)
+
+
+def test_leftovers_of_a_killed_download_are_cleaned_up(tmp_path, monkeypatch, real_bytes):
+    import multiprocessing
+    import signal
+
+    cache = fill(tmp_path / "cache", real_bytes, list(fm.FILES)[:3])
+    with Server(real_bytes, mode="trickle") as server:
+        monkeypatch.setattr(fm, "BASE_URL", server.url)
+        child = multiprocessing.get_context("fork").Process(target=_download, args=(cache,))
+        child.start()
+        for _ in range(200):
+            if list(cache.glob("*.part")):
+                break
+            time.sleep(0.025)
+        os.kill(child.pid, signal.SIGKILL)
+        child.join(timeout=10)
+    leftovers = list(cache.glob("*.part"))
+    assert [p.name.split(".")[-3] for p in leftovers] == [str(child.pid)]
+    alive = cache / f"{fm.TEST_LABELS}.{os.getpid()}.0a1b2c3d.part"  # a download going on now
+    alive.write_bytes(b"partial")
+    with Server(real_bytes) as server:
+        monkeypatch.setattr(fm, "BASE_URL", server.url)
+        fm.download_fashion_mnist(cache)
+    assert sorted(p.name for p in cache.iterdir()) == sorted([*fm.FILES, alive.name])

@@ -1,3 +1,7 @@
+import ast
+import inspect
+import textwrap
+
 import pytest
 import torch
 
@@ -66,3 +70,105 @@ def test_cross_entropy_matches_torch():
     assert ours.shape == (8,)
     expected = torch.nn.functional.cross_entropy(logits, y, reduction="none")
     assert torch.allclose(ours, expected, atol=1e-6)
+
+
+# ---------------------------------------------------------------- the same code as the chapters
+
+CANONICAL = '''
+def synthetic_data(w, b, num_examples, noise=0.01, device=None):
+    X = torch.normal(0, 1, (num_examples, len(w)), device=device)
+    y = X @ w.reshape(-1, 1) + b
+    y += torch.normal(0, noise, y.shape, device=device)
+    return X, y
+
+
+def data_iter(batch_size, features, labels):
+    num_examples = len(features)
+    indices = torch.randperm(num_examples, device=features.device)
+    for i in range(0, num_examples, batch_size):
+        batch_indices = indices[i:i + batch_size]
+        yield features[batch_indices], labels[batch_indices]
+
+
+def linreg(X, w, b):
+    return X @ w + b
+
+
+def squared_loss(y_hat, y):
+    return (y_hat - y.reshape(y_hat.shape)) ** 2 / 2
+
+
+def sgd(params, lr, batch_size):
+    with torch.no_grad():
+        for param in params:
+            param -= lr * param.grad / batch_size
+            param.grad.zero_()
+
+
+def softmax(X):
+    X_exp = torch.exp(X - X.max(dim=1, keepdim=True).values)
+    return X_exp / X_exp.sum(dim=1, keepdim=True)
+
+
+def cross_entropy(y_hat, y):
+    return -torch.log(y_hat[range(len(y_hat)), y])
+
+
+def accuracy(y_hat, y):
+    return (y_hat.argmax(dim=1) == y).float().mean().item()
+
+
+def evaluate_accuracy(net, data_iter):
+    if isinstance(net, torch.nn.Module):
+        was_training = net.training
+        net.eval()
+    correct, count = 0, 0
+    with torch.no_grad():
+        for X, y in data_iter:
+            y_hat = net(X)
+            correct += (y_hat.argmax(dim=1) == y).sum()
+            count += len(y)
+    if isinstance(net, torch.nn.Module):
+        net.train(was_training)
+    return float(correct) / count
+'''
+
+
+def _is_check_call(stmt: ast.stmt) -> bool:
+    call = stmt.value if isinstance(stmt, ast.Expr) else None
+    return (isinstance(call, ast.Call) and isinstance(call.func, ast.Name)
+            and call.func.id.startswith(("check_", "_check")))
+
+
+def _strip_checks(body: list[ast.stmt]) -> list[ast.stmt]:
+    kept = []
+    for stmt in body:
+        if _is_check_call(stmt):
+            continue
+        for name in ("body", "orelse", "finalbody"):
+            if isinstance(getattr(stmt, name, None), list):
+                setattr(stmt, name, _strip_checks(getattr(stmt, name)))
+        kept.append(stmt)
+    return kept
+
+
+def _teaching_form(func: ast.FunctionDef) -> str:
+    """The function as the contract compares it: no docstring, hints, checks, leading re-binds."""
+    params = {a.arg for a in func.args.args}
+    body = func.body[1:] if isinstance(func.body[0], ast.Expr) and isinstance(
+        func.body[0].value, ast.Constant) else func.body
+    body = _strip_checks(body)
+    while body and isinstance(body[0], ast.Assign) and all(
+            isinstance(t, ast.Name) and t.id in params for t in body[0].targets):
+        body = body[1:]
+    args = [(a.arg) for a in func.args.args]
+    defaults = [ast.dump(d) for d in func.args.defaults]
+    return repr((func.name, args, defaults, [ast.dump(s) for s in body]))
+
+
+@pytest.mark.parametrize("name", [f.name for f in ast.parse(CANONICAL).body])
+def test_package_function_is_the_chapters_code_plus_checks(name):
+    canonical = next(f for f in ast.parse(CANONICAL).body if f.name == name)
+    package_func = getattr(d2lmini, name)
+    package = ast.parse(textwrap.dedent(inspect.getsource(package_func))).body[0]
+    assert _teaching_form(package) == _teaching_form(canonical)

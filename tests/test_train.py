@@ -1,3 +1,4 @@
+import importlib
 import math
 
 import pytest
@@ -6,6 +7,8 @@ from torch import nn
 
 import d2lmini
 from d2lmini.train import History
+
+train_module = importlib.import_module("d2lmini.train")  # d2lmini.train is the function
 
 
 def linreg_run(lr, batch_size=10, epochs=3, record=None):
@@ -80,3 +83,247 @@ def test_accuracy():
 
 def test_history_message_without_steps():
     assert History().message() == "no steps were run"
+
+
+# ---------------------------------------------------------------- History for the panel (C2)
+
+def small_linreg(lr=0.03, n=100, batch_size=30, epochs=2, batches=None, **kwargs):
+    """A run on 100 examples in batches of 30, 30, 30, 10; returns (history, w)."""
+    d2lmini.set_seed(0)
+    X, y = d2lmini.synthetic_data([2, -3.4], 4.2, n, device="cpu")
+    w = torch.zeros(2, 1, requires_grad=True)
+    b = torch.zeros(1, requires_grad=True)
+    if batches is None:
+        batches = d2lmini.Batches(X, y, batch_size)
+    history = d2lmini.train(lambda X: d2lmini.linreg(X, w, b), d2lmini.squared_loss,
+                            lambda k: d2lmini.sgd([w, b], lr, k), batches, epochs,
+                            progress=False, **kwargs)
+    return history, w
+
+
+def test_history_counts_examples_and_epochs():
+    history, _ = small_linreg()
+    assert history.epochs == 2 and history.epoch_size == 100 and history.epoch_steps == 4
+    assert history.step_examples == [30, 30, 30, 10] * 2
+    assert history.step_epochs() == pytest.approx([0.3, 0.6, 0.9, 1.0, 1.3, 1.6, 1.9, 2.0])
+
+
+def test_epoch_size_of_drop_last_lists_and_dataloaders():
+    X, y = d2lmini.synthetic_data([2, -3.4], 4.2, 100, device="cpu")
+    history, _ = small_linreg(batches=d2lmini.Batches(X, y, 30, drop_last=True), epochs=1)
+    assert history.epoch_size == 90 and history.step_examples == [30, 30, 30]
+    history, _ = small_linreg(batches=list(d2lmini.Batches(X, y, 40)), epochs=1)
+    assert history.epoch_size == 100
+    history, _ = small_linreg(batches=d2lmini.load_array((X, y), 25), epochs=1)
+    assert history.epoch_size == 100 and history.step_epochs()[-1] == 1.0
+
+
+def test_a_generator_trains_one_epoch_and_its_size_is_learned():
+    d2lmini.set_seed(0)
+    X, y = d2lmini.synthetic_data([2, -3.4], 4.2, 100, device="cpu")
+    seen = []
+    history, _ = small_linreg(batches=d2lmini.data_iter(30, X, y), epochs=1,
+                              record=lambda: seen.append(1))
+    assert history.epoch_size == 100 and len(history.epoch_loss) == 1 and len(seen) == 4
+
+
+def test_step_epochs_without_a_known_size_uses_steps():
+    history = History(step_loss=[1.0, 1.0], step_examples=[5, 5], epoch_steps=4)
+    assert history.step_epochs() == [0.25, 0.5]
+    assert History(step_loss=[1.0, 1.0], step_examples=[5, 5]).step_epochs() == [0.5, 1.0]
+
+
+def test_a_one_shot_iterator_for_two_epochs_is_refused():
+    X, y = d2lmini.synthetic_data([2, -3.4], 4.2, 100, device="cpu")
+    with pytest.raises(ValueError, match="one-shot iterator.*d2lmini.Batches.*epochs=1"):
+        small_linreg(batches=d2lmini.data_iter(10, X, y), epochs=2)
+
+
+def test_an_iterable_that_runs_dry_in_epoch_two_is_named():
+    class Once:
+        def __init__(self, batches):
+            self.batches = batches
+
+        def __iter__(self):
+            yield from self.batches
+            self.batches = []
+
+    X, y = d2lmini.synthetic_data([2, -3.4], 4.2, 100, device="cpu")
+    with pytest.raises(ValueError, match="no minibatches in epoch 2.*used only once"):
+        small_linreg(batches=Once(list(d2lmini.Batches(X, y, 50))), epochs=2)
+
+
+def test_watch_sees_every_step_on_the_cpu_and_each_epoch_end():
+    calls = []
+
+    def callback(history):
+        assert history.epochs == 2 and history.epoch_size == 100  # known from the first call
+        calls.append((len(history.step_loss), len(history.epoch_loss)))
+
+    with d2lmini.watch(callback):
+        history, _ = small_linreg()
+    steps = [(1, 0), (2, 0), (3, 0), (4, 0), (4, 1), (5, 1), (6, 1), (7, 1), (8, 1), (8, 2)]
+    assert calls == steps
+    small_linreg()  # outside watch: no more calls
+    assert len(calls) == len(steps)
+
+
+def test_watch_is_nestable_and_per_thread():
+    import threading
+    outer, inner, other = [], [], []
+    with d2lmini.watch(lambda h: outer.append(1)):
+        with d2lmini.watch(lambda h: inner.append(1)):
+            thread = threading.Thread(target=small_linreg)
+            thread.start()
+            thread.join()
+            assert outer == inner == []  # the other thread's run is not watched here
+            small_linreg(epochs=1)
+        small_linreg(epochs=1)
+    with d2lmini.watch(lambda h: other.append(1)):
+        pass
+    assert len(inner) == 5 and len(outer) == 10 and other == []
+
+
+def test_an_exception_from_the_callback_stops_the_run():
+    class Superseded(Exception):
+        pass
+
+    seen = []
+
+    def stop_at_third_step(history):
+        if len(history.step_loss) == 3:
+            raise Superseded
+
+    with pytest.raises(Superseded), d2lmini.watch(stop_at_third_step):
+        small_linreg(record=lambda: seen.append(1))
+    assert len(seen) == 3
+
+
+def test_divergence_stops_at_the_step_it_happens_on_the_cpu():
+    net_calls = []
+    d2lmini.set_seed(0)
+    X, y = d2lmini.synthetic_data([2, -3.4], 4.2, 1000, device="cpu")
+    w = torch.zeros(2, 1, requires_grad=True)
+
+    def net(X):
+        net_calls.append(1)
+        return X @ w
+
+    history = d2lmini.train(net, d2lmini.squared_loss, lambda n: d2lmini.sgd([w], 50.0, n),
+                            d2lmini.Batches(X, y, 10), 1, progress=False)
+    assert history.diverged and len(net_calls) == history.diverged_at < 100
+
+
+def test_on_a_gpu_divergence_is_found_within_a_few_steps(monkeypatch):
+    """Losses read back every 4 steps: the run stops at most 3 steps after the first NaN."""
+    monkeypatch.setattr(train_module, "_steps_between_checks", lambda loss: 4)
+    calls = []
+    history, _ = small_linreg(lr=1e3, n=1000, batch_size=10, epochs=1,
+                              record=lambda: calls.append(1))
+    n = history.diverged_at
+    assert history.diverged and n <= len(calls) <= n + 3 and len(calls) < 100
+    assert len(history.step_loss) == len(history.step_examples) == len(history.trace) == n
+    assert not math.isfinite(history.step_loss[-1])
+
+
+def test_the_first_loss_not_finite_points_at_the_data():
+    d2lmini.set_seed(0)
+    X, y = d2lmini.synthetic_data([2, -3.4], 4.2, 100, device="cpu")
+    X[0, 0] = float("nan")
+    history, _ = small_linreg(batches=d2lmini.Batches(X, y, 100, shuffle=False))
+    assert history.diverged_at == 1
+    assert history.message() == ("the loss was not finite from the first step: look for NaN "
+                                 "or inf in the data or the initial weights")
+
+
+def test_nan_in_a_later_minibatch_is_blamed_on_the_data():
+    d2lmini.set_seed(0)
+    X, y = d2lmini.synthetic_data([2, -3.4], 4.2, 100, device="cpu")
+    y[55] = float("inf")
+    history, _ = small_linreg(batches=d2lmini.Batches(X, y, 10, shuffle=False))
+    assert history.diverged_at == 6
+    assert history.message() == ("diverged at step 6: its minibatch holds NaN or inf, "
+                                 "look for them in the data")
+
+
+def softmax_run(spoil_at=None, nan_loss_at=None, monkeypatch=None, every=1):
+    """Softmax regression; an updater turns the weights into NaN at step spoil_at, or the
+    loss is NaN at step nan_loss_at (and so, after backward, are the weights)."""
+    if monkeypatch is not None:
+        monkeypatch.setattr(train_module, "_steps_between_checks", lambda loss: every)
+    torch.manual_seed(0)
+    X, y = torch.randn(200, 4), torch.randint(0, 3, (200,))
+    W = torch.zeros(4, 3, requires_grad=True)
+    steps = []
+
+    def loss(y_hat, y):
+        scale = float("nan") if len(steps) + 1 == nan_loss_at else 1.0
+        return d2lmini.cross_entropy(y_hat, y) * scale
+
+    def updater(n):
+        steps.append(1)
+        d2lmini.sgd([W], 0.1, n)
+        if len(steps) == spoil_at:
+            with torch.no_grad():
+                W[0, 0] = float("nan")
+
+    return d2lmini.train(lambda X: d2lmini.softmax(X @ W), loss, updater,
+                         d2lmini.Batches(X, y, 10), 2, progress=False)
+
+
+def test_softmax_refusing_nan_weights_counts_as_divergence():
+    history = softmax_run(spoil_at=3)  # losses finite up to step 3; softmax refuses at step 4
+    assert history.diverged_at == 4 and math.isnan(history.step_loss[-1])
+    assert history.message() == "diverged at step 4: the learning rate is too large"
+
+
+def test_softmax_refusing_nan_after_unread_losses_reports_the_first_bad_one(monkeypatch):
+    # As on a GPU: losses not read back yet. Step 3's loss is NaN, step 4's softmax refuses.
+    history = softmax_run(nan_loss_at=3, monkeypatch=monkeypatch, every=100)
+    assert history.diverged_at == 3 and history.step_examples == [10, 10, 10]
+    assert math.isfinite(history.step_loss[1]) and math.isnan(history.step_loss[2])
+
+
+def test_other_value_errors_in_a_step_are_not_hidden():
+    d2lmini.set_seed(0)
+    X, y = torch.randn(20, 3), torch.randint(0, 3, (20, 1))  # labels of the wrong shape
+    W = torch.zeros(3, 3, requires_grad=True)
+    with pytest.raises(ValueError, match="y.reshape"):
+        d2lmini.train(lambda X: d2lmini.softmax(X @ W), d2lmini.cross_entropy,
+                      lambda n: d2lmini.sgd([W], 0.1, n), d2lmini.Batches(X, y, 5), 1,
+                      progress=False)
+
+
+def test_train_trains_in_training_mode_after_evaluation():
+    """Dropout must stay on while training, even after evaluate_accuracy switched to eval."""
+    torch.manual_seed(0)
+    X, y = torch.randn(60, 4), torch.randint(0, 2, (60,))
+    net = nn.Sequential(nn.Linear(4, 8), nn.Dropout(0.5), nn.Linear(8, 2))
+    modes = []
+    net.register_forward_hook(lambda module, args, out: modes.append(module.training))
+    batches = d2lmini.Batches(X, y, 20)
+    history = d2lmini.train(net, nn.CrossEntropyLoss(reduction="none"),
+                            torch.optim.SGD(net.parameters(), lr=0.1), batches, 2,
+                            evaluate=lambda: {"acc": d2lmini.evaluate_accuracy(net, batches)},
+                            progress=False)
+    assert len(history.metrics["acc"]) == 2
+    assert modes == [True] * 3 + [False] * 3 + [True] * 3 + [False] * 3
+
+
+@pytest.mark.parametrize("mode", [True, False])
+def test_evaluate_accuracy_leaves_the_mode_as_it_found_it(mode):
+    net = nn.Sequential(nn.Linear(2, 2), nn.Dropout(0.5)).train(mode)
+    d2lmini.evaluate_accuracy(net, [(torch.randn(4, 2), torch.tensor([0, 1, 0, 1]))])
+    assert net.training is mode and net[1].training is mode
+
+
+def test_a_dataloader_over_an_iterable_dataset_has_no_len_and_still_trains():
+    X, y = d2lmini.synthetic_data([2, -3.4], 4.2, 100, device="cpu")
+
+    class Stream(torch.utils.data.IterableDataset):
+        def __iter__(self):
+            return iter(zip(X, y))
+
+    history, _ = small_linreg(batches=torch.utils.data.DataLoader(Stream(), batch_size=25))
+    assert history.epoch_steps is None and history.epoch_size == 100
+    assert history.step_examples == [25] * 8 and len(history.epoch_loss) == 2
