@@ -1,0 +1,264 @@
+r"""Optimizers written from scratch, each a drop-in replacement for its torch.optim namesake.
+
+Each step updates every parameter $w$ that has a gradient $g$ = `w.grad` (parameters whose
+gradient is None are skipped), at step $t = 1, 2, \dots$, with learning rate $\eta$ (`lr`).
+The state of each parameter (momentum, running averages, t) starts at zero:
+
+- SGD:      $v \leftarrow \mu v + g$ (first step $v = g$);
+            $w \leftarrow w - \eta v$, or with Nesterov $w \leftarrow w - \eta (g + \mu v)$.
+            (Not an average: the effective step on a steady slope is $\eta / (1 - \mu)$.)
+- Adagrad:  $s \leftarrow s + g^2$;  $w \leftarrow w - \eta\, g / (\sqrt{s} + \epsilon)$.
+- RMSprop:  $s \leftarrow \alpha s + (1 - \alpha) g^2$;
+            $w \leftarrow w - \eta\, g / (\sqrt{s} + \epsilon)$.
+- Adadelta: $s \leftarrow \rho s + (1 - \rho) g^2$;
+            $\Delta = g \sqrt{d + \epsilon} / \sqrt{s + \epsilon}$;
+            $d \leftarrow \rho d + (1 - \rho) \Delta^2$;  $w \leftarrow w - \eta \Delta$
+            ($\eta$ = 1 by default: Adadelta needs no learning rate).
+- Adam:     $m \leftarrow \beta_1 m + (1 - \beta_1) g$;
+            $v \leftarrow \beta_2 v + (1 - \beta_2) g^2$;
+            $\hat m = m / (1 - \beta_1^t)$, $\hat v = v / (1 - \beta_2^t)$ (bias correction);
+            $w \leftarrow w - \eta\, \hat m / (\sqrt{\hat v} + \epsilon)$.
+- AdamW:    $w \leftarrow (1 - \eta \lambda) w$, then Adam's step without weight decay.
+- NAdam:    Adam's $m$ and $\hat v$, a momentum that warms up,
+            $\mu_t = \beta_1 (1 - \tfrac12\, 0.96^{t \psi})$ ($\psi$ = `momentum_decay`),
+            $\Pi_t = \mu_1 \cdots \mu_t$, and the look-ahead step
+            $w \leftarrow w - \eta \big(\frac{1 - \mu_t}{1 - \Pi_t}\, g
+            + \frac{\mu_{t+1}}{1 - \Pi_t \mu_{t+1}}\, m\big) / (\sqrt{\hat v} + \epsilon)$.
+
+Weight decay $\lambda$ (`weight_decay`) is an L2 penalty added to the gradient,
+$g \leftarrow g + \lambda w$, in all but AdamW, which shrinks the weights instead ("decoupled").
+These are torch's formulas, names and defaults (SGD asks for lr); each class subclasses
+torch.optim.Optimizer, so zero_grad(), param groups, state_dict() and
+torch.optim.lr_scheduler work as with torch's (a scheduler changes `group["lr"]`).
+"""
+
+import inspect
+import math
+import numbers
+from collections.abc import Iterable
+
+import torch
+
+__all__ = ["SGD", "Adagrad", "RMSprop", "Adadelta", "Adam", "AdamW", "NAdam"]
+
+Params = Iterable[torch.Tensor] | Iterable[dict]
+
+
+# ---------------------------------------------------------------- argument checks
+
+def _check_number(value, name: str, low: float, high: float | None = None, *,
+                  low_open: bool = False, high_open: bool = True, hint: str = "") -> float:
+    """Return value as a float if it is a finite number in the range, else raise ValueError."""
+    ok = not isinstance(value, bool) and isinstance(value, numbers.Real) and math.isfinite(value)
+    ok = ok and (value > low if low_open else value >= low)
+    ok = ok and (high is None or (value < high if high_open else value <= high))
+    if not ok:
+        if high is None:
+            allowed = f"a finite number {'>' if low_open else '>='} {low:g}"
+        else:
+            allowed = f"in {'(' if low_open else '['}{low:g}, {high:g}{')' if high_open else ']'}"
+        raise ValueError(f"{name} must be {allowed}{hint}, got {value!r}")
+    return float(value)
+
+
+def _check_betas(betas) -> tuple[float, float]:
+    """Return betas as two floats in [0, 1), else raise ValueError."""
+    if not isinstance(betas, tuple | list) or len(betas) != 2:
+        raise ValueError(f"betas must be a pair (beta1, beta2), each in [0, 1) "
+                         f"(torch's default is (0.9, 0.999)), got {betas!r}")
+    return (_check_number(betas[0], "betas[0] (beta1)", 0, 1, hint=" (try 0.9)"),
+            _check_number(betas[1], "betas[1] (beta2)", 0, 1, hint=" (try 0.999)"))
+
+
+def _check_lr(lr, default: float) -> float:
+    return _check_number(lr, "lr", 0, low_open=True, hint=f" (torch's default is {default:g})")
+
+
+def _check_eps(eps, default: float) -> float:
+    return _check_number(eps, "eps", 0, low_open=True, hint=f" (torch's default is {default:g})")
+
+
+def _check_weight_decay(weight_decay) -> float:
+    return _check_number(weight_decay, "weight_decay", 0, hint=" (0 means none)")
+
+
+# ---------------------------------------------------------------- the common loop
+
+class _Optimizer(torch.optim.Optimizer):
+    """step() calls update() once for each parameter that has a gradient."""
+
+    def __init__(self, params: Params, **defaults):
+        super().__init__(params, defaults)
+
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        # the hyperparameters update() takes after (self, w, g, state), e.g. lr, momentum
+        cls.hyper_names = list(inspect.signature(cls.update).parameters)[4:]
+
+    @torch.no_grad()
+    def step(self, closure=None):
+        """Update every parameter that has a gradient; return closure() if one is given."""
+        loss = None
+        if closure is not None:
+            with torch.enable_grad():
+                loss = closure()
+        for group in self.param_groups:
+            hyper = {name: group[name] for name in self.hyper_names}  # group["lr"]: a scheduler's
+            for w in group["params"]:
+                if w.grad is not None:
+                    self.update(w, w.grad, self.state[w], **hyper)
+        return loss
+
+    def update(self, w: torch.Tensor, g: torch.Tensor, state: dict, **hyper) -> None:
+        """Step parameter w, whose gradient is g; state is w's own dict (empty at first)."""
+        raise NotImplementedError
+
+
+# ---------------------------------------------------------------- the optimizers
+
+class SGD(_Optimizer):
+    """Stochastic gradient descent, with momentum v = mu v + g and Nesterov as torch has them."""
+
+    def __init__(self, params: Params, lr: float, momentum: float = 0, nesterov: bool = False,
+                 weight_decay: float = 0):
+        lr = _check_lr(lr, default=1e-3)
+        momentum = _check_number(momentum, "momentum", 0, hint=" (0 means none; try 0.9)")
+        if nesterov and momentum == 0:
+            raise ValueError("nesterov=True needs a momentum > 0 (try momentum=0.9), got "
+                             "momentum=0")
+        super().__init__(params, lr=lr, momentum=momentum, nesterov=bool(nesterov),
+                         weight_decay=_check_weight_decay(weight_decay))
+
+    def update(self, w, g, state, lr, momentum, nesterov, weight_decay):
+        if weight_decay:
+            g = g + weight_decay * w
+        if momentum:
+            if "v" not in state:
+                state["v"] = g.clone()                   # first step: v = g
+            else:
+                state["v"].mul_(momentum).add_(g)        # v = mu v + g
+            v = state["v"]
+            g = g + momentum * v if nesterov else v
+        w -= lr * g
+
+
+class Adagrad(_Optimizer):
+    """Adagrad: each coordinate's step is divided by the root of its summed squared gradients."""
+
+    def __init__(self, params: Params, lr: float = 0.01, eps: float = 1e-10,
+                 weight_decay: float = 0):
+        super().__init__(params, lr=_check_lr(lr, default=0.01), eps=_check_eps(eps, 1e-10),
+                         weight_decay=_check_weight_decay(weight_decay))
+
+    def update(self, w, g, state, lr, eps, weight_decay):
+        if weight_decay:
+            g = g + weight_decay * w
+        if not state:
+            state["s"] = torch.zeros_like(w)
+        s = state["s"]
+        s += g * g                                       # s = s + g^2
+        w -= lr * g / (s.sqrt() + eps)
+
+
+class RMSprop(_Optimizer):
+    """RMSprop: Adagrad with a running average of squared gradients instead of their sum."""
+
+    def __init__(self, params: Params, lr: float = 0.01, alpha: float = 0.99, eps: float = 1e-8,
+                 weight_decay: float = 0):
+        alpha = _check_number(alpha, "alpha", 0, 1, high_open=False, hint=" (try 0.99)")
+        super().__init__(params, lr=_check_lr(lr, default=0.01), alpha=alpha,
+                         eps=_check_eps(eps, 1e-8), weight_decay=_check_weight_decay(weight_decay))
+
+    def update(self, w, g, state, lr, alpha, eps, weight_decay):
+        if weight_decay:
+            g = g + weight_decay * w
+        if not state:
+            state["s"] = torch.zeros_like(w)
+        s = state["s"]
+        s.mul_(alpha).addcmul_(g, g, value=1 - alpha)   # s = alpha s + (1 - alpha) g^2
+        w -= lr * g / (s.sqrt() + eps)                   # eps outside the root
+
+
+class Adadelta(_Optimizer):
+    """Adadelta: RMSprop whose step size is a running average of its own past steps."""
+
+    def __init__(self, params: Params, lr: float = 1.0, rho: float = 0.9, eps: float = 1e-6,
+                 weight_decay: float = 0):
+        rho = _check_number(rho, "rho", 0, 1, high_open=False, hint=" (try 0.9)")
+        super().__init__(params, lr=_check_lr(lr, default=1.0), rho=rho,
+                         eps=_check_eps(eps, 1e-6), weight_decay=_check_weight_decay(weight_decay))
+
+    def update(self, w, g, state, lr, rho, eps, weight_decay):
+        if weight_decay:
+            g = g + weight_decay * w
+        if not state:
+            state["s"], state["d"] = torch.zeros_like(w), torch.zeros_like(w)
+        s, d = state["s"], state["d"]
+        s.mul_(rho).addcmul_(g, g, value=1 - rho)       # s = rho s + (1 - rho) g^2
+        delta = g * (d + eps).sqrt() / (s + eps).sqrt()
+        d.mul_(rho).addcmul_(delta, delta, value=1 - rho)  # d = rho d + (1 - rho) delta^2
+        w -= lr * delta
+
+
+class Adam(_Optimizer):
+    """Adam: RMSprop plus momentum, both averages corrected for starting at zero."""
+
+    def __init__(self, params: Params, lr: float = 1e-3, betas: tuple[float, float] = (0.9, 0.999),
+                 eps: float = 1e-8, weight_decay: float = 0):
+        super().__init__(params, lr=_check_lr(lr, default=1e-3), betas=_check_betas(betas),
+                         eps=_check_eps(eps, 1e-8), weight_decay=_check_weight_decay(weight_decay))
+
+    def update(self, w, g, state, lr, betas, eps, weight_decay):
+        beta1, beta2 = betas
+        if weight_decay:
+            g = g + weight_decay * w                     # L2 in the gradient (AdamW differs)
+        if not state:
+            state.update(t=0, m=torch.zeros_like(w), v=torch.zeros_like(w))
+        state["t"] += 1
+        t, m, v = state["t"], state["m"], state["v"]
+        m.lerp_(g, 1 - beta1)                            # m = beta1 m + (1 - beta1) g
+        v.mul_(beta2).addcmul_(g, g, value=1 - beta2)    # v = beta2 v + (1 - beta2) g^2
+        m_hat = m / (1 - beta1 ** t)
+        v_hat = v / (1 - beta2 ** t)
+        w -= lr * m_hat / (v_hat.sqrt() + eps)
+
+
+class AdamW(Adam):
+    """Adam with decoupled weight decay: the weights shrink by lr * weight_decay each step."""
+
+    def __init__(self, params: Params, lr: float = 1e-3, betas: tuple[float, float] = (0.9, 0.999),
+                 eps: float = 1e-8, weight_decay: float = 0.01):
+        super().__init__(params, lr=lr, betas=betas, eps=eps, weight_decay=weight_decay)
+
+    def update(self, w, g, state, lr, betas, eps, weight_decay):
+        w *= 1 - lr * weight_decay                       # decay the weights, not the gradient
+        super().update(w, g, state, lr, betas, eps, weight_decay=0)
+
+
+class NAdam(_Optimizer):
+    """NAdam: Adam with Nesterov momentum, whose momentum mu_t warms up towards beta1."""
+
+    def __init__(self, params: Params, lr: float = 2e-3, betas: tuple[float, float] = (0.9, 0.999),
+                 eps: float = 1e-8, weight_decay: float = 0, momentum_decay: float = 4e-3):
+        momentum_decay = _check_number(momentum_decay, "momentum_decay", 0, hint=" (try 4e-3)")
+        super().__init__(params, lr=_check_lr(lr, default=2e-3), betas=_check_betas(betas),
+                         eps=_check_eps(eps, 1e-8), weight_decay=_check_weight_decay(weight_decay),
+                         momentum_decay=momentum_decay)
+
+    def update(self, w, g, state, lr, betas, eps, weight_decay, momentum_decay):
+        beta1, beta2 = betas
+        if weight_decay:
+            g = g + weight_decay * w
+        if not state:
+            state.update(t=0, mu_product=1.0, m=torch.zeros_like(w), v=torch.zeros_like(w))
+        state["t"] += 1
+        t, m, v = state["t"], state["m"], state["v"]
+        mu = beta1 * (1 - 0.5 * 0.96 ** (t * momentum_decay))
+        mu_next = beta1 * (1 - 0.5 * 0.96 ** ((t + 1) * momentum_decay))
+        state["mu_product"] *= mu                        # mu_1 mu_2 ... mu_t
+        mu_product = state["mu_product"]
+        m.lerp_(g, 1 - beta1)                            # m = beta1 m + (1 - beta1) g
+        v.mul_(beta2).addcmul_(g, g, value=1 - beta2)    # v = beta2 v + (1 - beta2) g^2
+        denom = (v / (1 - beta2 ** t)).sqrt() + eps
+        w -= lr * (1 - mu) / (1 - mu_product) * g / denom
+        w -= lr * mu_next / (1 - mu_product * mu_next) * m / denom

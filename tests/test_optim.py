@@ -1,0 +1,207 @@
+"""d2lmini.optim: each from-scratch optimizer follows torch.optim's trajectory."""
+
+import inspect
+from contextlib import contextmanager
+
+import pytest
+import torch
+from torch import nn
+
+import d2lmini
+from d2lmini import optim
+
+NAMES = ["SGD", "Adagrad", "RMSprop", "Adadelta", "Adam", "AdamW", "NAdam"]
+
+SETTINGS = {  # several hyperparameter settings per optimizer, defaults first
+    "SGD": [dict(lr=0.1), dict(lr=0.05, momentum=0.9), dict(lr=0.05, momentum=0.9, nesterov=True),
+            dict(lr=0.1, momentum=0.5, weight_decay=0.05)],
+    "Adagrad": [{}, dict(lr=0.2), dict(lr=0.1, eps=1e-6, weight_decay=0.05)],
+    "RMSprop": [{}, dict(lr=0.003, alpha=0.9), dict(lr=0.001, alpha=0.5, eps=1e-4,
+                                                    weight_decay=0.05)],
+    "Adadelta": [{}, dict(lr=0.5, rho=0.5, eps=1e-4), dict(rho=0.99, weight_decay=0.05)],
+    "Adam": [{}, dict(lr=0.01, betas=(0.8, 0.99)), dict(lr=0.01, betas=(0.5, 0.9), eps=1e-6),
+             dict(lr=0.01, weight_decay=0.1)],
+    "AdamW": [{}, dict(lr=0.01, weight_decay=0.1), dict(lr=0.01, betas=(0.5, 0.9), eps=1e-6,
+                                                        weight_decay=0)],
+    "NAdam": [{}, dict(lr=0.01, betas=(0.8, 0.99)), dict(lr=0.01, momentum_decay=0.01),
+              dict(lr=0.005, eps=1e-6, weight_decay=0.05)],
+}
+CASES = [(name, kw) for name in NAMES for kw in SETTINGS[name]]
+# Settings that make the steps sign-like (no momentum, a short memory beta2 or alpha, a large lr)
+# are left out: there a 1-ulp change in one initial weight moves torch's own trajectory by 1e-5.
+
+
+@pytest.fixture(autouse=True, scope="module")
+def one_thread():
+    """Tiny tensors: a second thread only waits for a busy core (10x slower on a shared one)."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
+@contextmanager
+def float64_default():
+    """torch keeps NAdam's running product of momenta in the default dtype: make it float64."""
+    old = torch.get_default_dtype()
+    torch.set_default_dtype(torch.float64)
+    try:
+        yield
+    finally:
+        torch.set_default_dtype(old)
+
+
+def problem(seed=0):
+    """A small float64 two-layer net on fixed data: its parameters, one unused, and a loss."""
+    gen = torch.Generator().manual_seed(seed)
+    X = torch.randn(32, 5, generator=gen, dtype=torch.float64)
+    y = torch.randn(32, 1, generator=gen, dtype=torch.float64)
+    shapes = [(5, 8), (8,), (8, 1), (1,), (3,)]  # the last one is never used: its grad is None
+    params = [torch.randn(s, generator=gen, dtype=torch.float64).requires_grad_() for s in shapes]
+
+    def loss():
+        W1, b1, W2, b2, _ = params
+        return ((torch.tanh(X @ W1 + b1) @ W2 + b2 - y) ** 2).mean()
+    return params, loss
+
+
+def flat(params):
+    return torch.cat([p.detach().flatten() for p in params])
+
+
+def race(make_ours, make_theirs, steps=100, groups=False, schedule=False):
+    """Both optimizers' paths (parameters after each step) side by side on copies of problem().
+
+    make_*(params) makes an optimizer; groups: two param groups, the second with lr 0.003;
+    schedule: a StepLR scheduler halves lr every 10 steps. Returns the paths and optimizers.
+    """
+    problems = [problem(), problem()]
+    paths, opts, scheds = ([], []), [], []
+    with float64_default():
+        for make, (params, _) in zip((make_ours, make_theirs), problems):
+            opts.append(make([{"params": params[:2]}, {"params": params[2:], "lr": 0.003}]
+                             if groups else params))
+            if schedule:
+                scheds.append(torch.optim.lr_scheduler.StepLR(opts[-1], step_size=10, gamma=0.5))
+        for _ in range(steps):
+            for opt in opts:
+                opt.zero_grad()
+            sum(loss() for _, loss in problems).backward()  # one backward pass for both
+            for opt in opts:
+                opt.step()
+            for sched in scheds:
+                sched.step()
+            for path, (params, _) in zip(paths, problems):
+                path.append(flat(params))
+    return torch.stack(paths[0]), torch.stack(paths[1]), opts
+
+
+def largest_difference(name, kw, groups=False):
+    ours, theirs, (opt, _) = race(lambda ps: getattr(optim, name)(ps, **kw),
+                                  lambda ps: getattr(torch.optim, name)(ps, **kw), groups=groups)
+    start = flat(problem()[0])
+    assert (theirs[-1, :-3] - start[:-3]).abs().max() > 0.01, "the test problem must move"
+    assert torch.equal(ours[:, -3:], start[-3:].expand(100, 3)), "a grad-less param moved"
+    assert opt.param_groups[-1]["params"][-1] not in opt.state, "a grad-less param got state"
+    return (ours - theirs).abs().max().item()
+
+
+@pytest.mark.parametrize("name, kw", CASES, ids=[f"{n}-{kw}" for n, kw in CASES])
+def test_same_trajectory_as_torch_for_100_steps(name, kw):
+    assert largest_difference(name, kw) < 1e-10
+
+
+@pytest.mark.parametrize("name", ["SGD", "Adam", "NAdam"])
+def test_param_groups_with_their_own_lr_match_torch(name):
+    assert largest_difference(name, SETTINGS[name][1], groups=True) < 1e-10
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_names_and_defaults_are_torchs(name):
+    ours = inspect.signature(getattr(optim, name)).parameters
+    theirs = inspect.signature(getattr(torch.optim, name)).parameters
+    for arg, param in ours.items():
+        if arg == "lr" and name == "SGD":  # d2lmini asks for SGD's lr; torch's default is 1e-3
+            assert param.default is inspect.Parameter.empty
+        else:
+            assert arg in theirs and param.default == theirs[arg].default, arg
+    assert issubclass(getattr(optim, name), torch.optim.Optimizer)
+
+
+def test_lr_scheduler_drives_it_as_torchs():
+    ours, theirs, (opt, _) = race(lambda ps: optim.SGD(ps, lr=0.1, momentum=0.9),
+                                  lambda ps: torch.optim.SGD(ps, lr=0.1, momentum=0.9),
+                                  schedule=True)
+    assert opt.param_groups[0]["lr"] == pytest.approx(0.1 * 0.5 ** 10)
+    assert (ours - theirs).abs().max() < 1e-10
+
+
+def test_state_dict_resumes_the_same_trajectory():
+    params, loss = problem()
+    opt = optim.NAdam(params, lr=0.01)
+    for step in range(20):
+        if step == 10:  # a fresh optimizer, loaded from the state after 10 steps
+            saved = opt.state_dict()
+            opt = optim.NAdam(params, lr=0.01)
+            opt.load_state_dict(saved)
+        opt.zero_grad()
+        loss().backward()
+        opt.step()
+    assert opt.state[params[0]]["t"] == 20
+    straight, _, _ = race(lambda ps: optim.NAdam(ps, lr=0.01), lambda ps: optim.NAdam(ps, lr=0.01),
+                          steps=20)
+    assert torch.equal(flat(params), straight[-1])
+
+
+def test_zero_grad_forgets_the_gradients():
+    params, loss = problem()
+    opt = optim.Adam(params)
+    loss().backward()
+    opt.zero_grad()
+    assert all(p.grad is None for p in params)  # torch's default: set_to_none=True
+    loss().backward()
+    opt.zero_grad(set_to_none=False)
+    assert all(torch.equal(p.grad, torch.zeros_like(p)) for p in params[:4])
+
+
+@pytest.mark.parametrize("make, message", [
+    (lambda ps: optim.SGD(ps, lr=0), r"lr must be a finite number > 0"),
+    (lambda ps: optim.SGD(ps, lr=-0.1), r"lr must be a finite number > 0"),
+    (lambda ps: optim.Adam(ps, lr=float("nan")), r"lr must be a finite number > 0.*0\.001"),
+    (lambda ps: optim.SGD(ps, lr=0.1, momentum=-0.5), r"momentum must be a finite number >= 0"),
+    (lambda ps: optim.SGD(ps, lr=0.1, nesterov=True), r"nesterov=True needs a momentum > 0"),
+    (lambda ps: optim.SGD(ps, lr=0.1, weight_decay=-1), r"weight_decay must be .* >= 0"),
+    (lambda ps: optim.AdamW(ps, weight_decay=-0.01), r"weight_decay must be .* >= 0"),
+    (lambda ps: optim.Adam(ps, betas=(1.0, 0.999)), r"betas\[0\] \(beta1\) must be in \[0, 1\)"),
+    (lambda ps: optim.NAdam(ps, betas=(0.9, -0.1)), r"betas\[1\] \(beta2\) must be in \[0, 1\)"),
+    (lambda ps: optim.Adam(ps, betas=0.9), r"betas must be a pair"),
+    (lambda ps: optim.Adam(ps, eps=0), r"eps must be a finite number > 0"),
+    (lambda ps: optim.Adagrad(ps, eps=-1e-10), r"eps must be a finite number > 0"),
+    (lambda ps: optim.RMSprop(ps, alpha=1.5), r"alpha must be in \[0, 1\]"),
+    (lambda ps: optim.Adadelta(ps, rho=-0.1), r"rho must be in \[0, 1\]"),
+    (lambda ps: optim.Adadelta(ps, lr=True), r"lr must be a finite number > 0"),
+    (lambda ps: optim.NAdam(ps, momentum_decay=-1), r"momentum_decay must be .* >= 0"),
+])
+def test_bad_hyperparameters_name_the_argument_and_its_range(make, message):
+    with pytest.raises(ValueError, match=message):
+        make(problem()[0])
+
+
+def test_edge_values_are_accepted():
+    params = problem()[0]
+    optim.SGD(params, lr=0.1, momentum=0)
+    optim.Adam(params, betas=(0, 0))
+    optim.RMSprop(params, alpha=1)
+    optim.Adadelta(params, rho=0)
+
+
+@pytest.mark.parametrize("make", [lambda ps: optim.SGD(ps, lr=0.1, momentum=0.5),
+                                  lambda ps: optim.Adam(ps, lr=0.1)])
+def test_works_inside_d2lmini_train(make):
+    d2lmini.set_seed(0)
+    X, y = d2lmini.synthetic_data([2, -3.4], 4.2, 500)
+    net = nn.Linear(2, 1).to(X.device)
+    history = d2lmini.train(net, d2lmini.squared_loss, make(net.parameters()),
+                            d2lmini.Batches(X, y, 10), 3, progress=False)
+    assert not history.diverged and history.epoch_loss[-1] < 1e-3 < history.epoch_loss[0]
+    assert torch.allclose(net.weight.detach().cpu(), torch.tensor([[2.0, -3.4]]), atol=0.05)
