@@ -10,9 +10,9 @@ from importlib import import_module
 from .data import Batches, data_iter, load_array, synthetic_data
 from .device import set_seed, try_gpu
 from .scratch import cross_entropy, linreg, sgd, softmax, squared_loss
-from .train import History, accuracy, evaluate_accuracy, train
+from .train import History, accuracy, evaluate_accuracy, train, watch
 
-__version__ = "0.1.0"
+__version__ = "0.2.0"
 
 # name -> module, imported on first use so that `import d2lmini` stays cheap
 _LAZY = {
@@ -20,9 +20,16 @@ _LAZY = {
     "plot": "plot",
     "ema": "plot",
     "show_images": "plot",
+    "words": "plot",
+    "style": "style",
+    "use_style": "style",
+    "classroom": "style",
     "LivePanel": "widgets",
+    "Superseded": "widgets",
     "lr_slider": "widgets",
+    "batch_slider": "widgets",
     "int_slider": "widgets",
+    "optim": "optim",
     "load_data_fashion_mnist": "fashion_mnist",
     "get_fashion_mnist_labels": "fashion_mnist",
     "fashion_mnist_tensors": "fashion_mnist",
@@ -39,4 +46,4 @@ def __getattr__(name: str):
 
 __all__ = ["Batches", "History", "accuracy", "cross_entropy", "data_iter", "evaluate_accuracy",
            "linreg", "load_array", "set_seed", "sgd", "softmax", "squared_loss", "synthetic_data",
-           "train", "try_gpu", *_LAZY]
+           "train", "try_gpu", "watch", *_LAZY]

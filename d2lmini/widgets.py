@@ -1,28 +1,112 @@
-"""The live panel: sliders -> at most one pending run -> train -> draw.
+"""The live panel: controls -> at most one waiting run -> train (drawn as it grows) -> draw.
 
-A slider change (a drag released, or `slider.value = ...` from Python) only records the
-newest settings. One background thread trains with them and draws; changes that arrive
-meanwhile replace each other, so at most one run ever waits and the last figure always
-matches the last settings. The kernel stays free to receive slider changes all the while.
+A change of a control (a slider moved, or `control.value = ...` from Python) records the
+newest settings and asks the run that is going, if any, to stop at its next step: at most one
+run ever waits, and the last figure always matches the last settings. The chapter's train
+function gets plain values and returns a History. While it trains through `d2lmini.train`, the
+panel watches it (`train.watch`): a run longer than about half a second is drawn as it grows,
+and a run whose settings were replaced stops (the panel raises `Superseded` inside it).
+
+Where the runs happen (the `background` argument):
+- True: in a thread of the panel's own, so the kernel stays free to hear the next change
+  (JupyterLab, Notebook 7, VS Code: widget updates made from a thread reach the browser).
+- False: in the control's change handler, on the kernel's main thread, as ipywidgets.interact
+  does. Google Colab needs this: there, widget updates made from other threads do not reach
+  the browser (googlecolab/colabtools#3373). The browser still lets at most one change wait:
+  ipywidgets sends a widget's next change only when the kernel has finished with the last
+  one, merging the changes made meanwhile.
+- None (the default): False on Colab, True elsewhere.
 """
 
 import base64
+import math
+import sys
 import threading
 import time
 import traceback
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from contextlib import nullcontext
 
 import ipywidgets as widgets
 import numpy as np
-from matplotlib import rc_context
+from matplotlib import rc_context, rcParams
 from matplotlib.figure import Figure
+from matplotlib.font_manager import FontProperties
 
-from .plot import figure_png
-from .train import History
+from . import style
+from .plot import describe, figure_png, number, words
+from .train import History, watch
 
 TrainFn = Callable[..., History]
 DrawFn = Callable[[Figure, History, list[History]], None]
 
+FIRST_FRAME = 0.5  # s: a run still going this long is drawn as it grows
+FRAME_GAP = 0.15  # s at least from the end of one frame to the next (~0.25 s apart)
+FRAME_SHARE = 2  # and at least twice as long as the frame took: frames slow a run by <= 1/3
+WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"
+SLIDERS = (widgets.IntSlider, widgets.FloatSlider, widgets.FloatLogSlider, widgets.SelectionSlider)
+
+
+class Superseded(BaseException):
+    """Raised inside a run whose settings newer ones replaced, or whose panel was closed.
+
+    A BaseException, so that an `except Exception` in a train function lets it through.
+    """
+
+
+# ------------------------------------------------------------------------------ controls
+
+def nice_values(low: float, high: float) -> list[float]:
+    """1, 2 and 5 times the powers of ten from low to high: 0.001, 0.002, 0.005, 0.01, ..."""
+    values = []
+    for exponent in range(math.floor(math.log10(low)), math.ceil(math.log10(high)) + 1):
+        for mantissa in (1, 2, 5):
+            value = float(f"{mantissa}e{exponent}")  # exactly 0.002, not 0.0020000000000000005
+            if low * (1 - 1e-9) <= value <= high * (1 + 1e-9):
+                values.append(value)
+    return values
+
+
+def lr_slider(value: float = 0.03, low: float = 1e-3, high: float = 10.0,
+              also: Sequence[float] = ()) -> widgets.SelectionSlider:
+    """A learning-rate slider on the 1-2-5 values from low to high, plus value and `also`."""
+    if not 0 < low < high:
+        raise ValueError(f"lr_slider needs 0 < low < high, got low={low!r}, high={high!r}")
+    options = [float(v) for v in (value, *also)]
+    for v in options:
+        if not low <= v <= high:
+            raise ValueError(f"lr_slider: {v!r} is outside low={low!r} .. high={high!r}")
+    return _selection("learning rate", sorted({*nice_values(low, high), *options}), float(value))
+
+
+def batch_slider(value: int, high: int, low: int = 1,
+                 also: Sequence[int] = ()) -> widgets.SelectionSlider:
+    """A batch-size slider on the powers of two from low to high (the data size), plus
+    low, high, value and `also`: 1, 2, 4, 8, 10, 16, ..., 512, 1000."""
+    if not 1 <= low <= high or int(low) != low or int(high) != high:
+        raise ValueError(f"batch_slider needs whole numbers 1 <= low <= high, "
+                         f"got low={low!r}, high={high!r}")
+    options = [int(v) for v in (value, *also)]
+    for v, given in zip(options, (value, *also)):
+        if v != given or not low <= v <= high:
+            raise ValueError(f"batch_slider: {given!r} is not a whole number in "
+                             f"low={low!r} .. high={high!r}")
+    powers = [2**k for k in range(int(math.log2(high)) + 1) if low <= 2**k <= high]
+    return _selection("batch size", sorted({*powers, int(low), int(high), *options}), int(value))
+
+
+def int_slider(description: str, value: int, low: int, high: int) -> widgets.IntSlider:
+    """An integer slider from low to high (e.g. epochs)."""
+    return widgets.IntSlider(value=value, min=low, max=high, description=description)
+
+
+def _selection(description: str, options: list, value) -> widgets.SelectionSlider:
+    """A slider over the given values, each shown as people write it."""
+    return widgets.SelectionSlider(options=[(number(v), v) for v in options], value=value,
+                                   description=description)
+
+
+# ------------------------------------------------------------------------------ figure
 
 class ReusedFigure(Figure):
     """A Figure whose subplots() hands back its earlier axes, emptied, for the same grid.
@@ -79,60 +163,96 @@ def _empty(ax) -> None:
 
 
 def new_figure(width: float, height: float, figure_class: type = Figure) -> Figure:
-    """A Figure with fixed margins in inches, room for tick labels, axis labels and titles.
+    """A Figure with fixed margins, sized for the current style's type: room for tick labels,
+    axis labels and titles (fixed, because an automatic layout doubles the time to draw)."""
+    def points(name: str) -> float:
+        return FontProperties(size=rcParams[name]).get_size_in_points()
 
-    Fixed, because an automatic layout doubles the time it takes to draw the figure.
-    """
-    fig = figure_class(figsize=(width, height), layout="none")
-    fig.subplots_adjust(left=0.8 / width, right=1 - 0.2 / width, bottom=0.6 / height,
-                        top=1 - 0.35 / height, wspace=0.3)
+    tick, label, title = points("ytick.labelsize"), points("axes.labelsize"), points(
+        "axes.titlesize")
+    left = (3.6 * tick + 1.4 * label + 10) / 72  # inches: "0.0001", the axis label, padding
+    bottom = (1.5 * tick + 1.4 * label + 8) / 72
+    top = (1.6 * title + 4) / 72
+    right = 0.25
+    gap = left + 0.1  # between two axes side by side: the right one's tick labels and label
+    axes_width = (width - left - right - gap) / 2
+    fig = figure_class(figsize=(width, height), layout="none",
+                       dpi=style.DENSITY * style.DISPLAY_DPI)  # drawn as it will be saved
+    fig.subplots_adjust(left=left / width, right=1 - right / width, bottom=bottom / height,
+                        top=1 - top / height, wspace=gap / axes_width)
     return fig
 
 
-def lr_slider(value: float = 0.03, low: float = 1e-3, high: float = 10.0) -> widgets.FloatLogSlider:
-    """A log-scale learning-rate slider from low to high."""
-    import math
-
-    return widgets.FloatLogSlider(value=value, base=10, min=math.log10(low), max=math.log10(high),
-                                  step=0.1, description="learning rate", readout_format=".3g")
-
-
-def int_slider(description: str, value: int, low: int, high: int) -> widgets.IntSlider:
-    """An integer slider from low to high."""
-    return widgets.IntSlider(value=value, min=low, max=high, description=description)
-
+# ------------------------------------------------------------------------------ the panel
 
 class LivePanel:
-    """Sliders that retrain with train(**values) and redraw with draw(fig, history, ghosts)."""
+    """Controls that retrain with train(**values) and redraw with draw(fig, history, ghosts).
+
+    controls maps each argument of train to a widget (lr_slider, batch_slider, int_slider, a
+    Checkbox, ...). draw gets the figure to draw on, the run, and up to `keep` earlier runs
+    (oldest first). The default run is trained and drawn before the panel is shown; its figure
+    also goes into the notebook file, for readers without a kernel (GitHub, nbviewer).
+    follow_drag=True retrains while a slider is dragged, not only when it is released: worth it
+    only where a run and its figure take well under 0.1 s, since each newer value stops the run
+    that is going.
+    """
 
     def __init__(self, train: TrainFn, draw: DrawFn, controls: dict[str, widgets.ValueWidget],
-                 figsize: tuple[float, float] = (10, 3.6), keep: int = 3):
-        self.train, self.draw, self.controls = train, draw, controls
-        self.figsize, self.keep = figsize, keep
-        self._figure = new_figure(*figsize, figure_class=ReusedFigure)  # drawn into by each run
+                 figsize: tuple[float, float] = (10, 3.6), keep: int = 3,
+                 background: bool | None = None, follow_drag: bool = False):
+        if not callable(train) or not callable(draw):
+            raise ValueError("train and draw must be functions: train(**values) -> History, "
+                             "draw(fig, history, ghosts)")
+        if not controls or not all(hasattr(c, "value") for c in controls.values()):
+            raise ValueError("controls must map each argument of train to a widget, e.g. "
+                             "{'lr': d2lmini.lr_slider(0.03)}")
+        if int(keep) != keep or keep < 0:
+            raise ValueError(f"keep must be a whole number >= 0, got {keep!r}")
+        self.train, self.draw, self.controls = train, draw, dict(controls)
+        self.figsize, self.keep = figsize, int(keep)
+        self.background = ("google.colab" not in sys.modules) if background is None \
+            else bool(background)
+        self._rc = style.params()  # the style (classroom or not) when the panel was made
+        with rc_context(self._rc):
+            self._figure = new_figure(*figsize, figure_class=ReusedFigure)
         self.history: History | None = None  # the run the figure shows
-        self.ghosts: list[History] = []  # earlier runs, drawn faded, oldest first
-        self.png: bytes = b""
-        self.runs = 0  # finished runs, for tests and benchmarks
-        self.error: str | None = None
-        self._pending: dict | None = None
-        self._worker: threading.Thread | None = None
-        self._lock = threading.Lock()
+        self.ghosts: list[History] = []  # earlier runs drawn with it, oldest first
+        self.png = b""  # the figure shown now
+        self.static_png = b""  # the default run's figure, saved in the notebook
+        self.error: str | None = None  # the last run's error, in one line
+        self.traceback: str | None = None  # and where it happened
+        self.runs = self.frames = self.superseded = 0  # counts, for tests and benchmarks
+        self._pending: dict | None = None  # the newest settings not yet run
+        self._redraw = False  # draw the current run again (its ghosts were forgotten)
+        self._generation = 0  # +1 for every change: a run whose number is old stops
+        self._worker: threading.Thread | None = None  # the thread running runs, if any
+        self._closed = False
+        self._lock = threading.RLock()
 
         self.status = widgets.HTML()
-        self.figure = widgets.Output()
-        for name, control in controls.items():
-            control.style = {"description_width": "initial"}
-            control.continuous_update = False
+        self.image = widgets.Image(format="png", layout=widgets.Layout(width="100%",
+                                                                       height="auto"))
+        self.forget_button = widgets.Button(description="forget earlier runs",
+                                            tooltip="remove the faded curves of earlier runs")
+        for name, control in self.controls.items():
+            control.style.description_width = "initial"
+            if isinstance(control, SLIDERS):
+                control.layout.width = "340px"  # a longer track: values easier to aim at
             control.add_class(f"d2lmini-slider-{name}")
             control.observe(self._changed, names="value")
-        self.status.add_class("d2lmini-status")
-        self.figure.add_class("d2lmini-figure")
-        self.box = widgets.VBox([widgets.HBox(list(controls.values()),
-                                              layout=widgets.Layout(flex_flow="row wrap")),
-                                 self.status, self.figure])
-        self.box.add_class("d2lmini-panel")
-        self._run(self.values())  # the default run, drawn before the panel is shown
+        self.forget_button.on_click(self.forget)
+        self._row = widgets.HBox([*self.controls.values(), self.forget_button],
+                                 layout=widgets.Layout(flex_flow="row wrap"))
+        self.box = widgets.VBox([self._row, self.status, self.image])
+        for widget, name in ((self.status, "status"), (self.image, "figure"),
+                             (self.forget_button, "forget"), (self.box, "panel")):
+            widget.add_class(f"d2lmini-{name}")
+        self.box.add_class("d2lmini-background" if self.background else "d2lmini-main-thread")
+
+        for control in self.controls.values():  # retrain on release, or while dragging
+            control.continuous_update = bool(follow_drag)
+        self._run(self.values(), self._generation, stream=False)  # the default run
+        self.static_png = self.png
 
     def values(self) -> dict:
         """The current value of every control, by name."""
@@ -144,67 +264,227 @@ class LivePanel:
         while True:
             with self._lock:
                 worker = self._worker
-            if worker is None:
+            if worker is None or worker is threading.current_thread():
                 return True
             worker.join(max(0.0, deadline - time.monotonic()))
             if time.monotonic() >= deadline:
                 return False
 
-    def _changed(self, change: dict) -> None:
-        """Remember the newest settings; start the worker unless it is already running."""
+    def forget(self, _button=None) -> None:
+        """Forget the earlier runs: the figure shows the current run alone."""
         with self._lock:
+            self.ghosts = []
+            if self._closed or self._pending is not None or self.history is None:
+                return  # the waiting run will be drawn without them
+            self._redraw = True
+        self._start()
+
+    def close(self) -> None:
+        """Stop the panel's work and close its widgets (they leave the notebook)."""
+        with self._lock:
+            if self._closed:
+                return
+            self._closed, self._pending = True, None
+            self._generation += 1  # the run that is going stops at its next step
+            worker = self._worker
+        if worker is not None and worker is not threading.current_thread():
+            worker.join(30)
+        for control in self.controls.values():
+            control.unobserve(self._changed, names="value")
+        self.forget_button.on_click(self.forget, remove=True)
+        for widget in (self.box, self._row, self.status, self.image, self.forget_button,
+                       *self.controls.values()):
+            for part in (getattr(widget, "style", None), getattr(widget, "layout", None),
+                         widget):
+                if isinstance(part, widgets.Widget):
+                    part.close()
+        self._figure, self.png, self.static_png, self.ghosts = None, b"", b"", []
+
+    # -------------------------------------------------------------------- running
+
+    def _changed(self, change=None) -> None:
+        """Remember the newest settings, stop the run that is going, start one if none is."""
+        with self._lock:
+            if self._closed:
+                return
             self._pending = self.values()
-            self.status.value = f"{_describe(self._pending)} — training…"
-            if self._worker is None:
-                self._worker = threading.Thread(target=self._work, daemon=True)
+            self._generation += 1
+            self.status.value = self._line(self._pending, "training…")
+        self._start()
+
+    def _start(self) -> None:
+        """Run what is waiting: in a thread, or here and now (main-thread mode)."""
+        with self._lock:
+            if self._worker is not None:
+                return  # the running loop takes the newest settings when its run stops
+            if self.background:
+                self._worker = threading.Thread(target=self._work, name="d2lmini-panel",
+                                                daemon=True)
                 self._worker.start()
+                return
+            self._worker = threading.current_thread()
+        self._work()
 
     def _work(self) -> None:
-        """Run the newest pending settings until none are left."""
-        while True:
-            with self._lock:
-                settings, self._pending = self._pending, None
-                if settings is None:
-                    self._worker = None
-                    return
-            self._run(settings)
+        """Run the newest waiting settings (or redraw) until nothing is waiting."""
+        try:
+            while True:
+                with self._lock:
+                    settings, self._pending = self._pending, None
+                    redraw, self._redraw = self._redraw, False
+                    generation = self._generation
+                    if self._closed or (settings is None and not redraw):
+                        self._worker = None  # in the same lock: a change now starts a new one
+                        return
+                if settings is not None:
+                    self._run(settings, generation)  # it shows its errors, never raises
+                    continue
+                try:
+                    self._show(generation, self._render(self.history, self.ghosts))
+                except BaseException as error:  # a failing redraw is said; the panel goes on
+                    self._show(generation, line=self._line(self.history.settings,
+                                                           _error_text(error)))
+        except BaseException:
+            with self._lock:  # never leave the panel waiting for a loop that is gone
+                self._worker = None
+            raise
 
-    def _run(self, settings: dict) -> None:
+    def _run(self, settings: dict, generation: int, stream: bool = True) -> None:
         """Train with settings and show the result; an error is shown, never raised."""
         start = time.perf_counter()
+        self._show(generation, line=self._line(settings, "training…"))
         try:
-            history = self.train(**settings)
+            with watch(self._watcher(settings, generation, start)) if stream else nullcontext():
+                history = self.train(**settings)
+            if not isinstance(history, History):
+                raise TypeError(f"the train function must return a d2lmini History, "
+                                f"got {type(history).__name__}")
             history.settings = dict(settings)
-            ghosts = (self.ghosts + [self.history])[-self.keep:] if self.history else []
+            ghosts = self._ghosts_for(history)
+            png = self._render(history, ghosts)
+        except Superseded:
+            self.superseded += 1
+            return
+        except BaseException as error:  # KeyboardInterrupt too: the panel must stay usable
+            self.error = "".join(traceback.format_exception_only(error)).strip()
+            self.traceback = traceback.format_exc()
+            self.runs += 1
+            self._show(generation, line=self._line(settings, _error_text(error)))
+            return
+        seconds = time.perf_counter() - start
+        with self._lock:
+            if generation != self._generation:
+                self.superseded += 1  # finished, but newer settings wait: they are shown next
+                return
+            self.history, self.ghosts, self.error, self.traceback = history, ghosts, None, None
+            self.runs += 1
+            end = (f"final loss {number(history.epoch_loss[-1])}"
+                   if history.epoch_loss and not history.diverged else history.message())
+            steps = len(history.step_loss)
+            self._show(generation, png, self._line(
+                settings, f"{end} ({steps} step{'s' * (steps != 1)}, {seconds:.2f} s)"))
+
+    def _watcher(self, settings: dict, generation: int, start: float) -> Callable:
+        """What train() calls as the run grows: stop if superseded, else now and then a frame."""
+        next_frame, decided, drawn = start + FIRST_FRAME, False, None
+
+        def progress(history: History) -> None:
+            nonlocal next_frame, decided, drawn
+            if generation != self._generation:
+                raise Superseded
+            grown = (len(history.step_loss), sum(map(len, history.metrics.values())))
+            if grown == drawn:
+                return  # nothing new to draw
+            now = time.perf_counter()
+            if not decided and now - start > 0.03 and history.epochs and history.step_loss:
+                decided = True  # a run that will take long is drawn from now on
+                done = history.step_epochs()[-1] / history.epochs
+                if (now - start) / done > FIRST_FRAME:
+                    next_frame = now
+            if now >= next_frame:
+                if not self._frame(history, settings, generation):
+                    next_frame, decided = math.inf, True  # draw cannot show half a run
+                    return
+                took = time.perf_counter() - now
+                next_frame, drawn = now + took + max(FRAME_GAP, FRAME_SHARE * took), grown
+
+        return progress
+
+    def _frame(self, history: History, settings: dict, generation: int) -> bool:
+        """Draw a run that is still going, with how far it has got; False if draw failed."""
+        history.settings = dict(settings)
+        try:
+            png = self._render(history, self._ghosts_for(history))
+        except Exception:  # e.g. draw uses what train adds after d2lmini.train returns
+            return False
+        epochs = history.step_epochs()
+        epoch = min(history.epochs, math.floor(epochs[-1] + 1e-9) + 1) if epochs else 1
+        if self._show(generation, png, self._line(
+                settings, f"training: epoch {epoch} of {history.epochs}…")):
+            self.frames += 1
+        return True
+
+    def _ghosts_for(self, history: History) -> list[History]:
+        """The last `keep` earlier runs, oldest first, one per settings, none like this one."""
+        runs = [*self.ghosts, self.history] if self.history is not None else list(self.ghosts)
+        newest = {repr(run.settings): run for run in runs if run.settings != history.settings}
+        return list(newest.values())[-self.keep:] if self.keep else []
+
+    def _render(self, history: History, ghosts: list[History]) -> bytes:
+        """Draw the run on the panel's figure and return it as a PNG."""
+        with rc_context(self._rc):
             self._figure.start()
             self.draw(self._figure, history, ghosts)
-            png = figure_png(self._figure)
-        except Exception as error:  # shown in the panel: a slider must never hang the kernel
-            self.error = "".join(traceback.format_exception_only(error)).strip()
-            self.status.value = f"{_describe(settings)} — <b>error:</b> {_escape(self.error)}"
-            self.runs += 1
-            return
-        self.history, self.ghosts, self.png, self.error = history, ghosts, png, None
-        ms = (time.perf_counter() - start) * 1000
-        self.figure.outputs = ({"output_type": "display_data", "metadata": {},
-                                "data": {"image/png": base64.b64encode(png).decode("ascii"),
-                                         "text/plain": "<d2lmini panel figure>"}},)
-        self.status.value = f"{_describe(settings)} — {history.message()} ({ms:.0f} ms)"
-        self.runs += 1
+            return figure_png(self._figure)
 
-    def _ipython_display_(self):
-        """Display the panel's widgets, so that a cell can end with `panel`."""
-        from IPython.display import display
+    def _show(self, generation: int, png: bytes | None = None, line: str | None = None) -> bool:
+        """Show a figure and/or status line, unless newer settings came meanwhile."""
+        with self._lock:
+            if generation != self._generation or self._closed:
+                return False
+            if line is not None:  # first: when the new figure arrives, its words are there
+                self.status.value = line
+            if png is not None:
+                self.png = self.image.value = png
+            return True
 
-        display(self.box)
+    def _line(self, settings: dict, end: str) -> str:
+        """The status line: settings in words, then how the run went."""
+        size = "1.5em" if self._rc.get("font.size", 0) >= 16 else "1em"  # classroom: larger
+        return f'<span style="font-size: {size}">{describe(settings)} — {end}</span>'
+
+    # -------------------------------------------------------------------- display
+
+    def _repr_mimebundle_(self, include=None, exclude=None):
+        """The widgets, and the default run's figure for readers without a kernel."""
+        data = {"text/plain": f"<d2lmini live panel: "
+                              f"{', '.join(words(name) for name in self.controls)}>"}
+        if self._closed:
+            return data
+        data[WIDGET_VIEW] = {"version_major": 2, "version_minor": 0,
+                             "model_id": self.box.model_id}
+        metadata = {}
+        if self.static_png and "google.colab" not in sys.modules:
+            data["image/png"] = base64.b64encode(self.static_png).decode("ascii")
+            width, height = _png_size(self.static_png)
+            metadata["image/png"] = {"width": width // style.DENSITY,
+                                     "height": height // style.DENSITY}
+        return data, metadata
 
 
-def _describe(settings: dict) -> str:
-    """lr=0.03 · batch_size=10 · epochs=3"""
-    return " · ".join(f"{name}={value:.3g}" if isinstance(value, float) else f"{name}={value}"
-                      for name, value in settings.items())
+def _error_text(error: BaseException) -> str:
+    """What the status says about an error: its one line, escaped, and where to look."""
+    what = "".join(traceback.format_exception_only(error)).strip() or type(error).__name__
+    kind = "error" if isinstance(error, Exception) else "stopped"
+    return (f"<b>{kind}:</b> {_escape(what)} (print(panel.traceback) shows where; "
+            f"move a control to run again)")
 
 
 def _escape(text: str) -> str:
     """Make text safe to show inside an HTML widget."""
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def _png_size(png: bytes) -> tuple[int, int]:
+    """Width and height in pixels, from a PNG's header."""
+    return int.from_bytes(png[16:20], "big"), int.from_bytes(png[20:24], "big")

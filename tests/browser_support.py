@@ -96,9 +96,12 @@ def write_lab_settings(settings_dir: Path) -> None:
 
 
 class JupyterLabServer:
-    """`python -m jupyter lab` on 127.0.0.1, serving root_dir, with private config/settings."""
+    """`python -m jupyter lab` (or `notebook`: Notebook 7) on 127.0.0.1, serving root_dir, with
+    private config/settings."""
 
-    def __init__(self, root_dir: Path, work_dir: Path, extra_pythonpath: Path | None = None):
+    def __init__(self, root_dir: Path, work_dir: Path, extra_pythonpath: Path | None = None,
+                 app: str = "lab"):
+        self.app = app
         self.root_dir = root_dir
         self.work_dir = work_dir
         self.port = free_port()
@@ -127,8 +130,9 @@ class JupyterLabServer:
             # Lets the kernels `import d2lmini` from this checkout even if it is not installed.
             parts = [str(self.extra_pythonpath), env.get("PYTHONPATH", "")]
             env["PYTHONPATH"] = os.pathsep.join(p for p in parts if p)
+        app = "LabApp" if self.app == "lab" else "LabServerApp"
         cmd = [
-            sys.executable, "-m", "jupyter", "lab",
+            sys.executable, "-m", "jupyter", self.app,
             "--no-browser",
             "--ip=127.0.0.1",
             f"--port={self.port}",
@@ -137,13 +141,16 @@ class JupyterLabServer:
             "--IdentityProvider.token=",
             "--ServerApp.password=",
             f"--ServerApp.root_dir={self.root_dir}",
-            "--LabApp.extension_manager=readonly",
-            f"--LabApp.user_settings_dir={settings}",
-            f"--LabApp.workspaces_dir={self.work_dir / 'workspaces'}",
-            "--LabApp.news_url=None",
-            "--LabApp.check_for_updates_class="
-            "jupyterlab.handlers.announcements.NeverCheckForUpdate",
+            f"--{app}.user_settings_dir={settings}",
+            f"--{app}.workspaces_dir={self.work_dir / 'workspaces'}",
         ]
+        if self.app == "lab":
+            cmd += [
+                "--LabApp.extension_manager=readonly",
+                "--LabApp.news_url=None",
+                "--LabApp.check_for_updates_class="
+                "jupyterlab.handlers.announcements.NeverCheckForUpdate",
+            ]
         log = open(self.log_path, "wb")  # noqa: SIM115 - closed in stop()
         self._log = log
         self.proc = subprocess.Popen(
@@ -177,7 +184,8 @@ class JupyterLabServer:
             if self._xsrf is None:
                 jar = http.cookiejar.CookieJar()
                 opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(jar))
-                opener.open(f"{self.url}/lab", timeout=10).close()
+                opener.open(f"{self.url}/{'lab' if self.app == 'lab' else 'tree'}",
+                            timeout=10).close()
                 self._xsrf = next((c.value for c in jar if c.name == "_xsrf"), "")
             headers = {"X-XSRFToken": self._xsrf, "Cookie": f"_xsrf={self._xsrf}"}
         req = urllib.request.Request(f"{self.url}{path}", method=method, headers=headers)
@@ -286,13 +294,22 @@ def output_errors(outputs: list[dict]) -> list[str]:
 # Reading the live panel's status line
 
 INTEGER = re.compile(r"[-+]?\d+")
-STATUS_SETTING = re.compile(r"(\w+)=([-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?)")
+NUMBER = re.compile(r"[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?")
+WORDS = {"learning rate": "lr", "batch size": "batch_size"}  # others: words joined by "_"
 
 
 def status_settings(status: str) -> dict[str, str]:
-    """{'lr': '0.03', 'batch_size': '10', ...}: the numbers in the head of a status line."""
+    """{'lr': '0.03', 'batch_size': '10', 'epochs': '3'} from the head of a status line such as
+    'learning rate 0.03 · batch size 10 · 3 epochs — final loss 5.5e-05 (300 steps, 0.12 s)'."""
     head = re.split(r"\s[—-]{1,2}\s", status, maxsplit=1)[0]
-    return dict(STATUS_SETTING.findall(head))
+    settings = {}
+    for part in head.split(" · "):
+        *name, value = part.strip().rsplit(" ", 1) or [""]
+        if name and NUMBER.fullmatch(name[0].split(" ")[0]) and value in ("epoch", "epochs"):
+            settings["epochs"] = name[0]
+        elif name and NUMBER.fullmatch(value):
+            settings[WORDS.get(name[0], name[0].replace(" ", "_"))] = value
+    return settings
 
 
 def same_number(a: str, b: str) -> bool:
@@ -306,3 +323,48 @@ def same_number(a: str, b: str) -> bool:
     except ValueError:
         return False
     return math.isfinite(x) and math.isfinite(y) and f"{x:.3g}" == f"{y:.3g}"
+
+
+# ---------------------------------------------------------------------------------------------
+# Measuring text in a picture of the panel's figure
+
+def tick_label_heights(png: bytes) -> list[int]:
+    """Heights in pixels of the tick labels under the x-axis of each plot in a screenshot.
+
+    Finds each x-axis as a long dark horizontal line, then, below it, the bands of rows that
+    hold dark pixels: the first band is the tick marks (touching the axis), the next one the
+    tick labels. Digits have no descenders, so a band's height is the digits' height.
+    """
+    from io import BytesIO
+
+    import numpy as np
+    from PIL import Image
+
+    gray = np.asarray(Image.open(BytesIO(png)).convert("RGBA").convert("L"), dtype=np.int16)
+    dark = gray < 110
+    width = dark.shape[1]
+    heights = []
+    rows = np.flatnonzero(dark.sum(axis=1) > 0.25 * width)  # the x-axes of plots side by side
+    for axis_row in rows[np.diff(rows, prepend=-10) > 1]:  # one per run of adjacent rows
+        line = dark[axis_row]
+        for left, right in _runs(np.flatnonzero(line)):
+            if right - left < 0.2 * width:
+                continue
+            below = dark[axis_row + 1:, left:right + 1].any(axis=1)
+            bands = _runs(np.flatnonzero(below))
+            if bands and bands[0][0] <= 2:  # the tick marks touch the axis
+                bands = bands[1:]
+            if bands:
+                heights.append(int(bands[0][1] - bands[0][0] + 1))
+    return heights
+
+
+def _runs(indices) -> list[tuple[int, int]]:
+    """(first, last) of each run of consecutive integers."""
+    runs = []
+    for i in indices:
+        if runs and i == runs[-1][1] + 1:
+            runs[-1] = (runs[-1][0], i)
+        else:
+            runs.append((i, i))
+    return runs

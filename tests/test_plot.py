@@ -1,13 +1,37 @@
+import io
+
 import matplotlib
 import numpy as np
 import pytest
 from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.colors import to_rgb
 from matplotlib.figure import Figure
+from PIL import Image
 
 from d2lmini import plot
 from d2lmini.train import History
 
 matplotlib.use("Agg")
+
+
+def run(losses, batch=10, size=100, asked=None, **settings):
+    """A History as train() leaves it: losses of steps of `batch` examples, `size` per epoch,
+    `asked` epochs (by default as many as the losses fill)."""
+    diverged = next((i + 1 for i, v in enumerate(losses) if not np.isfinite(v)), None)
+    steps_per_epoch = -(-size // batch)
+    return History(step_loss=list(losses), step_examples=[batch] * len(losses),
+                   epoch_size=size, epochs=asked or -(-len(losses) // steps_per_epoch),
+                   diverged_at=diverged, settings=settings)
+
+
+def axes():
+    fig = Figure()
+    FigureCanvasAgg(fig)
+    return fig.subplots()
+
+
+def legend_texts(ax):
+    return [t.get_text() for t in ax.get_legend().get_texts()]
 
 
 def test_ema_follows_the_recurrence():
@@ -20,24 +44,95 @@ def test_ema_rejects_bad_beta():
         plot.ema([1.0], beta=1.0)
 
 
-def test_plot_loss_draws_current_bold_and_ghosts_faded():
-    fig = Figure()
-    ax = fig.subplots()
-    now, old = History(step_loss=[1.0, 0.5]), History(step_loss=[2.0, 1.0])
-    plot.plot_loss(ax, now, [old])
-    lines = ax.get_lines()
-    assert len(lines) == 2
-    assert lines[0].get_alpha() < lines[1].get_alpha()
-    assert list(lines[1].get_ydata()) == [1.0, 0.5]
+def test_names_and_settings_in_words():
+    assert plot.words("test_acc") == "test accuracy" and plot.words("lr") == "learning rate"
+    assert plot.words("some_new_metric") == "some new metric"
+    assert plot.describe({"lr": 0.0316227, "batch_size": 97, "epochs": 3}) == (
+        "learning rate 0.0316 · batch size 97 · 3 epochs")
+    assert plot.describe({"epochs": 1, "full_set": True, "reduction": "sum"}) == (
+        "1 epoch · full set on · reduction sum")
+    assert [plot.number(v) for v in (3.0215, 6.32067e-05, 1.0, 1000, 0.1)] == [
+        "3.02", "6.32e-05", "1", "1000", "0.1"]
 
 
-def test_divergence_is_said_and_non_finite_points_are_not_drawn():
-    fig = Figure()
+def test_loss_is_drawn_against_epochs_so_batch_sizes_line_up():
+    ax = axes()
+    small = run([1.0] * 20, batch=10, batch_size=10)
+    large = run([1.0] * 4, batch=50, batch_size=50)
+    plot.plot_loss(ax, small, [large])
+    lines = {line.get_label(): line for line in ax.get_lines()}
+    assert list(lines["this run"].get_xdata()) == pytest.approx([0.1 * i for i in range(1, 21)])
+    assert list(lines["batch 50"].get_xdata()) == pytest.approx([0.5, 1.0, 1.5, 2.0])
+    assert ax.get_xlabel() == "epochs" and ax.get_xlim() == (-0.04, 2)  # a little room at 0
+
+
+def test_the_loss_is_smoothed_over_a_tenth_of_an_epoch_with_the_raw_steps_faint_behind():
+    fast = axes()  # a loss that halves each step: the average keeps up (log scale)
+    plot.plot_loss(fast, run([0.5**i for i in range(80)], batch=1, size=100))
+    smooth = fast.get_lines()[1].get_ydata()
+    assert smooth[-1] / smooth[-2] == pytest.approx(0.5, rel=0.01)  # not beta: 0.9
+    ax = axes()
+    noisy = [1.0 + (-1) ** i * 0.5 for i in range(100)]  # 100 steps per epoch: beta 0.9
+    plot.plot_loss(ax, run(noisy, batch=1, size=100))
+    raw, smooth = ax.get_lines()
+    assert list(raw.get_ydata()) == noisy and raw.get_alpha() < 0.5
+    logs = plot.ema([np.log(v) for v in noisy], 0.9)  # the chapter 1 EMA, of log(loss)
+    assert list(smooth.get_ydata()) == pytest.approx(np.exp(logs))
+    assert smooth.get_linewidth() > raw.get_linewidth()
+    full_batch = axes()  # one step per epoch: nothing to average, no faint copy
+    plot.plot_loss(full_batch, run([3.0, 2.0, 1.0], batch=100, size=100))
+    assert len(full_batch.get_lines()) == 1
+
+
+def test_ghosts_are_labelled_by_what_differed_and_told_apart_by_colour():
+    ax = axes()
+    now = run([2.0, 1.0], lr=0.1, batch_size=10, epochs=2)
+    ghosts = [run([2.0, 1.5], lr=0.3, batch_size=10, epochs=2),
+              run([2.0, 1.2], lr=0.1, batch_size=8, epochs=2),
+              run([2.0, 1.1], lr=0.3, batch_size=8, epochs=5)]
+    plot.plot_loss(ax, now, ghosts)
+    assert legend_texts(ax) == ["lr 0.3 · batch 8 · epochs 5", "batch 8", "lr 0.3", "this run"]
+    colours = [to_rgb(line.get_color()) for line in ax.get_lines()[-4:]]
+    assert len(set(colours)) == 4  # three ghosts and this run, each its own colour
+    assert plot.difference(now, now) == "same settings"
+    exploded = axes()
+    plot.plot_loss(exploded, now, [run([2.0, float("inf")], lr=10.0, batch_size=10, epochs=2)])
+    assert legend_texts(exploded) == ["lr 10 (diverged)", "this run"]  # often off the chart
+
+
+def test_axes_fit_this_run_and_ghosts_are_clipped():
+    ax = axes()
+    now = run([10 * 0.9**i for i in range(10)], batch=10, size=100)  # one epoch, 10 .. 3.9
+    huge = run([1e4 * 0.5**i for i in range(300)], batch=1, size=100)  # 3 epochs, 1e4 .. 0
+    plot.plot_loss(ax, now, [huge])
+    assert ax.get_xlim()[1] == 1  # the current run's one epoch, not the ghost's three
+    low, high = ax.get_ylim()
+    assert 1 < low < 3.9 and 10 < high < 100
+
+
+def test_no_legend_for_a_single_run():
+    ax = axes()
+    plot.plot_loss(ax, run([2.0, 1.0]))
+    assert ax.get_legend() is None
+
+
+def test_divergence_is_said_once_where_the_run_left_and_not_over_the_legend():
+    fig = Figure(figsize=(5, 3.6))
+    FigureCanvasAgg(fig)
     ax = fig.subplots()
-    history = History(step_loss=[1.0, 1e10, float("inf")], diverged_at=3)
-    plot.plot_loss(ax, history)
-    assert list(ax.get_lines()[0].get_ydata()) == [1.0, 1e10]
-    assert "diverged at step 3" in " ".join(t.get_text() for t in ax.texts)
+    exploded = run([20.0, 50.0, 1e3, 1e6, 1e12, float("inf")], lr=10.0)
+    calm = [run([20 * 0.9**i for i in range(30)], lr=lr) for lr in (0.01, 0.1, 0.5)]
+    plot.plot_loss(ax, exploded, calm)
+    (text,) = ax.texts
+    assert ax.get_lines()[-1].get_marker() == "o"  # five steps: each one a dot
+    assert text.get_text() == "diverged at step 6:\nthe learning rate is too large"
+    assert text.get_position()[1] > 0.9  # at the top, where the curve leaves the chart
+    assert len(ax.get_lines()[-1].get_ydata()) == 5  # finite steps only
+    assert ax.get_ylim()[1] == pytest.approx(200)  # its start, and room to leave through the top
+    renderer = fig.canvas.get_renderer()
+    box = text.get_bbox_patch().get_window_extent(renderer)
+    legend = ax.get_legend().get_window_extent(renderer)
+    assert not box.overlaps(legend)
     assert plot.figure_png(fig).startswith(b"\x89PNG")
 
 
@@ -47,42 +142,44 @@ def visible_tick_labels(ax):
     return [t.get_text() for t in ax.get_yticklabels() if low <= t.get_position()[1] <= high]
 
 
-def test_a_diverged_earlier_run_does_not_flatten_this_one():
-    fig = Figure()
-    FigureCanvasAgg(fig)
-    ax = fig.subplots()
-    now = History(step_loss=[20 * 0.95**i for i in range(200)])  # 20 down to 0.0007
-    exploded = History(step_loss=[20 * 100.0**i for i in range(20)] + [float("inf")],
-                       diverged_at=21)
-    plot.plot_loss(ax, now, [exploded])
-    low, high = ax.get_ylim()
-    assert low < min(now.step_loss) and 20 < high < 1e4  # not up to 1e39
-    assert len(visible_tick_labels(ax)) >= 4
-
-
 def test_loss_axis_has_labels_however_many_decades_it_spans():
     for top in (2.0, 1e3, 1e40):
-        fig = Figure()
-        FigureCanvasAgg(fig)
-        ax = fig.subplots()
-        plot.plot_loss(ax, History(step_loss=[top, 1.0]))
+        ax = axes()
+        plot.plot_loss(ax, run([top, 1.0], batch=100, size=100))
         assert len(visible_tick_labels(ax)) >= 2, top
 
 
+def test_accuracy_is_on_a_fixed_0_to_1_axis_with_names_in_words():
+    ax = axes()
+    plot.plot_metrics(ax, History(metrics={"train_acc": [0.5, 0.7], "test_acc": [0.4, 0.6]},
+                                  epochs=5))
+    assert legend_texts(ax) == ["train accuracy", "test accuracy"]
+    assert ax.get_ylim() == (0, 1) and ax.get_ylabel() == "accuracy"
+    assert ax.get_xlim() == (0, 5)  # the epochs asked for: the curves grow into it
+
+
+def test_metrics_keep_earlier_runs_and_no_empty_legend_when_this_one_diverged_early():
+    ax = axes()
+    earlier = History(metrics={"test_acc": [0.5, 0.7]}, settings={"lr": 0.1})
+    plot.plot_metrics(ax, History(step_loss=[float("inf")], diverged_at=1, epochs=2,
+                                  settings={"lr": 10.0}), [earlier])
+    assert [list(line.get_ydata()) for line in ax.get_lines()] == [[0.5, 0.7], []]
+    assert legend_texts(ax) == ["test accuracy"]  # which line style is which metric
+    assert not ax.texts  # plot_loss says why this run has no accuracy, not here
+    nothing = axes()
+    plot.plot_metrics(nothing, History(step_loss=[float("inf")], diverged_at=1, epochs=2))
+    assert nothing.get_legend() is None  # never an empty legend
+    assert all(float(t).is_integer() for t in ax.get_xticks())
+
+
 def test_contour_and_path():
-    fig = Figure()
-    ax = fig.subplots()
+    ax = axes()
     plot.plot_contour(ax, lambda a, b: a**2 + b**2, (-1, 1), (-1, 1))
     plot.plot_path(ax, [(0.5, 0.5), (0.1, 0.1)], ghosts=[[(1, 1)]], target=(0, 0))
     assert ax.get_xlim() == (-1, 1)
-    assert np.allclose(ax.get_lines()[1].get_xdata(), [0.5, 0.1])
-
-
-def test_plot_metrics_labels_each_metric():
-    fig = Figure()
-    ax = fig.subplots()
-    plot.plot_metrics(ax, History(metrics={"train_acc": [0.5, 0.7], "test_acc": [0.4, 0.6]}))
-    assert [t.get_text() for t in ax.get_legend().get_texts()] == ["train_acc", "test_acc"]
+    ghost, path = ax.get_lines()[:2]
+    assert np.allclose(path.get_xdata(), [0.5, 0.1])
+    assert to_rgb(ghost.get_color()) == to_rgb(plot.GHOST_COLORS[0])  # as in plot_loss
 
 
 def test_show_images_titles():
@@ -90,13 +187,17 @@ def test_show_images_titles():
     assert [ax.get_title() for ax in fig.axes[:3]] == ["a", "b", "c"]
 
 
-def test_plot_metrics_keeps_earlier_runs_when_this_one_diverged_early():
-    fig = Figure()
+def test_figure_png_is_drawn_at_twice_the_density_it_is_shown_at():
+    fig = Figure(figsize=(4, 3), dpi=100)
     ax = fig.subplots()
-    earlier = History(metrics={"test_acc": [0.5, 0.7]})
-    plot.plot_metrics(ax, History(step_loss=[float("inf")], diverged_at=1), [earlier])
-    assert [list(line.get_ydata()) for line in ax.get_lines()][0] == [0.5, 0.7]
-    assert all(float(t).is_integer() for t in ax.get_xticks())
+    ax.plot([0, 1], [0, 1], color="C1")
+    png = plot.figure_png(fig)
+    image = Image.open(io.BytesIO(png))
+    assert image.size == (800, 600) and fig.dpi == 100  # the figure itself is unchanged
+    colours = [rgba[:3] for _, rgba in image.convert("RGBA").getcolors(1000)]
+    line = [round(255 * c) for c in to_rgb("C1")]
+    assert any(max(abs(a - b) for a, b in zip(c, line)) <= 2 for c in colours)  # its colour
+    assert plot.figure_png(fig, dpi=50).startswith(b"\x89PNG")
 
 
 def test_figure_png_keeps_a_figure_free_of_layout_engines_set_in_rcparams():
