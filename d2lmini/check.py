@@ -7,10 +7,20 @@ import torch
 
 from . import scratch
 
+SOLVED = "✓ solved"  # text symbols (U+2713, U+2717), not emoji, which need an emoji font
+NOT_SOLVED = "✗ not solved yet"
 
-def report(ok: bool, message: str) -> bool:
-    """Print one friendly line and return ok, so a cell can also assert it."""
-    print(("✅ " if ok else "❌ ") + message)
+
+def report(ok: bool, message: str, fix: str = "the function above") -> bool:
+    """Print one line, the verdict in words and a symbol, and return ok (a cell may assert it).
+
+    An unsolved exercise reads "✗ not solved yet: <message> — fix <fix> and run this cell
+    again", so that on Run All it looks like work to do, not like a broken notebook.
+    """
+    if ok:
+        print(f"{SOLVED}: {message}")
+    else:
+        print(f"{NOT_SOLVED}: {message} — fix {fix} and run this cell again")
     return ok
 
 

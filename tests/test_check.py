@@ -8,13 +8,26 @@ def test_correct_functions_pass(capsys):
     assert check.squared_loss(d2lmini.squared_loss)
     assert check.linreg(lambda X, w, b: X @ w + b)
     assert check.sgd(d2lmini.sgd)
-    assert capsys.readouterr().out.count("✅") == 3
+    assert capsys.readouterr().out.count("✓ solved: ") == 3
+
+
+def test_report_says_the_verdict_in_words_and_what_to_do(capsys):
+    # symbols that are plain text (U+2713, U+2717), not emoji that need an emoji font
+    assert check.report(True, "f agrees") is True
+    assert check.report(False, "f returned None") is False
+    assert check.report(False, "GD diverges at 0.98 × 2", fix="lr_max above") is False
+    assert capsys.readouterr().out.splitlines() == [
+        "✓ solved: f agrees",
+        "✗ not solved yet: f returned None — fix the function above and run this cell again",
+        "✗ not solved yet: GD diverges at 0.98 × 2 — fix lr_max above and run this cell again",
+    ]
 
 
 def test_broadcasting_bug_is_explained(capsys):
     assert not check.squared_loss(lambda y_hat, y: (y_hat - y) ** 2 / 2)
     out = capsys.readouterr().out
-    assert out.startswith("❌") and "broadcasts to (n, n)" in out and out.count("\n") == 1
+    assert out.startswith("✗ not solved yet: squared_loss") and "broadcasts to (n, n)" in out
+    assert out.count("\n") == 1  # one line
 
 
 def test_missing_half_is_reported_as_a_factor(capsys):
@@ -27,7 +40,8 @@ def test_forgotten_return_and_exceptions_are_friendly(capsys):
     assert not check.linreg(lambda X, w, b: torch.manmul(X, w) + b)  # the lecture notes' typo
     out = capsys.readouterr().out.splitlines()
     assert "forget `return`" in out[0]
-    assert out[1] == "❌ linreg raised AttributeError: module 'torch' has no attribute 'manmul'"
+    assert out[1] == ("✗ not solved yet: linreg raised AttributeError: module 'torch' has no "
+                      "attribute 'manmul' — fix the function above and run this cell again")
 
 
 def test_sgd_that_forgets_to_zero_grads(capsys):
@@ -61,7 +75,8 @@ def test_naive_softmax_fails_on_large_logits(capsys):
     assert not check.softmax(lambda X: X.exp() / X.exp().sum(dim=1, keepdim=True))
     assert check.softmax(d2lmini.softmax)
     out = capsys.readouterr().out.splitlines()
-    assert out[0].startswith("❌ softmax: value nan") and out[1].startswith("✅")
+    assert out[0].startswith("✗ not solved yet: softmax: value nan")
+    assert out[1].startswith("✓ solved: softmax")
 
 
 def test_cross_entropy_and_accuracy_checkers(capsys):
@@ -70,7 +85,7 @@ def test_cross_entropy_and_accuracy_checkers(capsys):
     assert check.accuracy(d2lmini.accuracy)
     assert not check.accuracy(lambda y_hat, y: (y_hat.argmax(dim=1) == y).sum())
     out = capsys.readouterr().out
-    assert out.count("✅") == 2 and out.count("❌") == 2
+    assert out.count("✓ solved: ") == 2 and out.count("✗ not solved yet: ") == 2
 
 
 def test_sgd_hints_match_the_mistake(capsys):
@@ -121,7 +136,7 @@ def test_train_step_checker(capsys):
     assert not check.train_step(forgets_zero_grad)
     assert not check.train_step(lecture_typo)
     out = capsys.readouterr().out.splitlines()
-    assert out[0].startswith("✅")
+    assert out[0].startswith("✓ solved: train_step")
     assert "call optimizer.zero_grad() before l.backward()" in out[1]
     assert "optimizer.step(), not l.step()" in out[2]
 

@@ -1,0 +1,255 @@
+"""The chapters as notebooks: the functions they write from scratch are the package's, and every
+code cell can be run a second time after Run All (as learners do)."""
+
+import ast
+import difflib
+import inspect
+import textwrap
+from pathlib import Path
+
+import nbclient
+import nbformat
+import pytest
+from IPython.core.inputtransformer2 import TransformerManager
+from nbclient.exceptions import CellExecutionError
+
+import d2lmini
+
+NOTEBOOKS = Path(__file__).resolve().parents[1] / "notebooks"
+CHAPTERS = sorted(NOTEBOOKS.glob("[0-9][0-9]_*.ipynb"))
+
+# what each chapter must write itself, in code cells (so the identity test cannot pass vacuously)
+WRITTEN_IN = {
+    "01_linear_regression_scratch": {"synthetic_data", "data_iter", "linreg", "squared_loss",
+                                     "sgd"},
+    "03_softmax_regression": {"softmax", "cross_entropy", "accuracy"},
+}
+
+
+# --- (a) a from-scratch function in a notebook is the package's function (contract C1) ----------
+
+def _is_check_call(statement: ast.stmt) -> bool:
+    """A bare call of a function whose name starts with check_ or _check, e.g. check_lr(lr)."""
+    if not (isinstance(statement, ast.Expr) and isinstance(statement.value, ast.Call)):
+        return False
+    func = statement.value.func
+    name = func.id if isinstance(func, ast.Name) else getattr(func, "attr", "")
+    return name.startswith(("check_", "_check"))
+
+
+def _assigns_parameter(statement: ast.stmt, parameters: set[str]) -> bool:
+    """An assignment to a parameter, e.g. `device = device or try_gpu()`."""
+    if isinstance(statement, ast.Assign):
+        targets = statement.targets
+    elif isinstance(statement, (ast.AnnAssign, ast.AugAssign)):
+        targets = [statement.target]
+    else:
+        return False
+    return all(isinstance(t, ast.Name) and t.id in parameters for t in targets)
+
+
+class _DropCheckCalls(ast.NodeTransformer):
+    """Remove bare check_*(...) calls from every statement list, at any depth."""
+
+    def generic_visit(self, node: ast.AST) -> ast.AST:
+        super().generic_visit(node)
+        for name in ("body", "orelse", "finalbody"):
+            statements = getattr(node, name, None)
+            if isinstance(statements, list) and statements and isinstance(statements[0], ast.stmt):
+                kept = [s for s in statements if not _is_check_call(s)]
+                setattr(node, name, kept or [ast.Pass()])
+        return node
+
+
+def _parameters(function: ast.FunctionDef) -> set[str]:
+    args = function.args
+    every = [*args.posonlyargs, *args.args, *args.kwonlyargs, args.vararg, args.kwarg]
+    return {a.arg for a in every if a is not None}
+
+
+def _package_form(function: ast.FunctionDef) -> ast.FunctionDef:
+    """The package's function as a notebook writes it: no docstring, annotations, checks, or
+    leading re-assignments of parameters."""
+    body = function.body
+    if body and isinstance(body[0], ast.Expr) and isinstance(body[0].value, ast.Constant) \
+            and isinstance(body[0].value.value, str):
+        body = body[1:]  # the docstring
+    function.body = body or [ast.Pass()]
+    function = _DropCheckCalls().visit(function)
+    parameters = _parameters(function)
+    while function.body and _assigns_parameter(function.body[0], parameters):
+        function.body = function.body[1:]
+    function.returns = None
+    args = function.args
+    for arg in [*args.posonlyargs, *args.args, *args.kwonlyargs, args.vararg, args.kwarg]:
+        if arg is not None:
+            arg.annotation = None
+    return function
+
+
+def _only_function(source: str) -> ast.FunctionDef:
+    tree = ast.parse(textwrap.dedent(source))
+    functions = [node for node in tree.body if isinstance(node, ast.FunctionDef)]
+    assert len(functions) == 1, f"expected one function in:\n{source}"
+    return functions[0]
+
+
+def difference(notebook_source: str, package_source: str) -> str | None:
+    """None if the notebook's function is the package's by contract C1, else a readable diff."""
+    mine = _only_function(notebook_source)
+    package = _package_form(_only_function(package_source))
+    if ast.dump(mine) == ast.dump(package):
+        return None
+    diff = difflib.unified_diff(ast.unparse(package).splitlines(), ast.unparse(mine).splitlines(),
+                                "d2lmini (without docstring, annotations and checks)",
+                                "notebook", lineterm="")
+    text = "\n".join(diff)
+    return text or "\n".join(difflib.unified_diff(  # same text, different trees: show the trees
+        ast.dump(package, indent=1).splitlines(), ast.dump(mine, indent=1).splitlines(),
+        "d2lmini", "notebook", lineterm=""))
+
+
+def _code_cells(path: Path) -> list[tuple[int, str]]:
+    """(index, Python source) of each code cell, IPython magics turned into Python."""
+    notebook = nbformat.read(path, as_version=4)
+    to_python = TransformerManager().transform_cell
+    return [(i, to_python(cell.source)) for i, cell in enumerate(notebook.cells)
+            if cell.cell_type == "code"]
+
+
+def notebook_functions(path: Path) -> list[tuple[int, str, str]]:
+    """(cell index, name, source) of every top-level `def` in the notebook's code cells."""
+    found = []
+    for index, source in _code_cells(path):
+        for node in ast.parse(source).body:
+            if isinstance(node, ast.FunctionDef):
+                found.append((index, node.name, ast.get_source_segment(source, node)))
+    return found
+
+
+def _package_function(name: str):
+    """d2lmini's public function called name, or None."""
+    if name not in d2lmini.__all__:
+        return None
+    value = getattr(d2lmini, name)
+    return value if inspect.isfunction(value) else None
+
+
+def test_difference_fails_when_the_bodies_differ():
+    notebook = "def squared_loss(y_hat, y):\n    return (y_hat - y) ** 2 / 2\n"
+    package = ('def squared_loss(y_hat: torch.Tensor, y: torch.Tensor) -> torch.Tensor:\n'
+               '    """Half the squared error."""\n'
+               '    return (y_hat - y.reshape(y_hat.shape)) ** 2 / 2\n')
+    diff = difference(notebook, package)
+    assert diff is not None
+    assert "-    return (y_hat - y.reshape(y_hat.shape)) ** 2 / 2" in diff
+    assert "+    return (y_hat - y) ** 2 / 2" in diff
+
+
+def test_difference_fails_on_other_parameters_or_defaults():
+    body = "    return X @ w + b\n"
+    assert difference("def linreg(X, w, b):\n" + body, "def linreg(X, w, c):\n" + body)
+    assert difference("def linreg(X, w, b=0):\n" + body, "def linreg(X, w, b=1):\n" + body)
+    assert difference("def linreg(X, w, b):\n" + body, "def model(X, w, b):\n" + body)
+
+
+def test_difference_ignores_docstring_annotations_checks_and_comments():
+    notebook = '''
+def sgd(params, lr, batch_size):
+    with torch.no_grad():
+        for param in params:
+            param -= lr * param.grad / batch_size  # one step
+            param.grad.zero_()
+'''
+    package = '''
+def sgd(params: Iterable[torch.Tensor], lr: float, batch_size: int) -> None:
+    """One minibatch SGD step, in place; zeroes the gradients."""
+    check_lr(lr)
+    lr = float(lr)
+    params = list(params)
+    with torch.no_grad():
+        for param in params:
+            validate.check_finite(param.grad)
+            param -= lr * param.grad / batch_size
+            param.grad.zero_()
+'''
+    assert difference(notebook, package) is None
+
+
+def test_difference_keeps_assignments_that_are_not_leading_or_not_to_parameters():
+    notebook = "def f(x, device=None):\n    y = x + 1\n    return y\n"
+    later = "def f(x, device=None):\n    y = x + 1\n    x = x * 2\n    return y\n"
+    other = "def f(x, device=None):\n    z = 0\n    y = x + 1\n    return y\n"
+    leading = "def f(x, device=None):\n    device = device or 'cpu'\n    y = x + 1\n    return y\n"
+    assert difference(notebook, later) and difference(notebook, other)
+    assert difference(notebook, leading) is None
+
+
+def test_difference_keeps_a_docstring_in_the_notebook():
+    package = "def linreg(X, w, b):\n    return X @ w + b\n"
+    notebook = 'def linreg(X, w, b):\n    """The model."""\n    return X @ w + b\n'
+    assert difference(notebook, package)
+
+
+@pytest.mark.parametrize("path", CHAPTERS, ids=lambda p: p.stem)
+def test_functions_written_in_a_notebook_are_the_packages(path):
+    defined = notebook_functions(path)
+    missing = WRITTEN_IN.get(path.stem, set()) - {name for _, name, _ in defined}
+    assert not missing, f"{path.name} must write these in its cells: {sorted(missing)}"
+    problems = []
+    for index, name, source in defined:
+        function = _package_function(name)
+        if function is None:
+            continue
+        diff = difference(source, inspect.getsource(function))
+        if diff:
+            problems.append(f"cell {index}: `{name}` differs from d2lmini.{name}:\n{diff}")
+    assert not problems, f"{path.name}\n" + "\n\n".join(problems)
+
+
+# --- (b) after Run All, every code cell runs again without an error ------------------------------
+
+def cells_failing_a_second_run(path: Path) -> list[str]:
+    """Run All in one kernel, then run each code cell once more, from the last to the first.
+
+    Going backwards, each cell runs again in the state that Run All (and the cells below it)
+    left, as when a learner scrolls up and re-runs a cell: a cell that relies on a name that a
+    later cell rebinds, or on state that it consumed itself, fails here. Returns one line per
+    failing cell: its index, its first line and the error.
+    """
+    notebook = nbformat.read(path, as_version=4)
+    client = nbclient.NotebookClient(notebook, timeout=300, kernel_name="python3",
+                                     resources={"metadata": {"path": str(path.parent)}})
+    code = [(i, cell) for i, cell in enumerate(notebook.cells) if cell.cell_type == "code"]
+    failed = []
+    with client.setup_kernel():
+        for index, cell in code:  # Run All: a failure here is a failure of the notebook itself
+            client.execute_cell(cell, index)
+        for index, cell in reversed(code):
+            try:
+                client.execute_cell(cell, index)
+            except CellExecutionError as error:
+                first_line = cell.source.strip().splitlines()[0] if cell.source.strip() else ""
+                failed.append(f"cell {index} ({first_line!r}): {error.ename}: {error.evalue}")
+    return failed[::-1]
+
+
+@pytest.mark.parametrize("path", CHAPTERS, ids=lambda p: p.stem)
+def test_every_cell_can_be_run_again_after_run_all(path):
+    failed = cells_failing_a_second_run(path)
+    assert not failed, f"{path.name}: cells that fail when run again:\n" + "\n".join(failed)
+
+
+def test_a_second_run_finds_rebound_names_and_consumed_state(tmp_path):
+    notebook = nbformat.v4.new_notebook()
+    notebook.cells = [nbformat.v4.new_code_cell(source) for source in [
+        "lr = 0.03\nbatches = iter([1, 2])",
+        "assert lr == 0.03  # relies on lr",
+        "first = next(batches)\nsecond = next(batches)  # consumes what cell 0 made",
+        "for lr in [0.1, 1.0]:  # a sweep that rebinds lr\n    pass",
+    ]]
+    path = tmp_path / "rerun.ipynb"
+    nbformat.write(notebook, path)
+    failed = cells_failing_a_second_run(path)
+    assert [line.split(" (")[0] for line in failed] == ["cell 1", "cell 2"]
+    assert "AssertionError" in failed[0] and "StopIteration" in failed[1]
