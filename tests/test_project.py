@@ -1,4 +1,5 @@
-"""The project's files agree with each other, and the package stays light and clean."""
+"""The project's files agree with each other, the package stays light and clean, and the lessons
+carry no project plumbing: no machine or CI paths, no test markers in code, the same setup cell."""
 
 import json
 import re
@@ -8,10 +9,59 @@ import sys
 from pathlib import Path
 
 import pytest
-import tomllib
+
+try:
+    import tomllib
+except ModuleNotFoundError:  # Python 3.10
+    import tomli as tomllib
+
+import d2lmini
 
 ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOKS = sorted((ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb"))
+
+# Contract C4: every notebook's first code cell, exactly; @VERSION@ is d2lmini.__version__.
+SETUP_CELL = r'''#@title Setup: installs d2lmini on Colab or Kaggle (run it; no need to read it)
+D2LMINI_VERSION = "@VERSION@"  # the d2lmini version this chapter was written for
+try:
+    import d2lmini
+except ImportError:
+    import subprocess
+    import sys
+
+    pip = [sys.executable, "-m", "pip", "install", "-q", f"d2lmini=={D2LMINI_VERSION}"]
+    if subprocess.run(pip).returncode == 0:
+        import d2lmini
+    else:
+        class SetupError(Exception):
+            def _render_traceback_(self):  # IPython shows just this paragraph
+                return [str(self)]
+
+        raise SetupError(
+            f"d2lmini {D2LMINI_VERSION} could not be installed, so this chapter cannot run yet.\n"
+            "- Kaggle: open Settings (right-hand panel), switch Internet on, run this cell again.\n"
+            "- No internet, or d2lmini not on PyPI yet: get the wheel file\n"
+            f"  d2lmini-{D2LMINI_VERSION}-py3-none-any.whl (see the project's README), upload it\n"
+            "  (Colab: the Files pane; Kaggle: Add Input), then run\n"
+            f"  %pip install /path/to/d2lmini-{D2LMINI_VERSION}-py3-none-any.whl\n"
+            "  and run this cell again.") from None
+if d2lmini.__version__ != D2LMINI_VERSION:
+    print(f"This chapter was written for d2lmini {D2LMINI_VERSION}; you have "
+          f"{d2lmini.__version__}. If something fails, run\n"
+          f"  %pip install d2lmini=={D2LMINI_VERSION}\nand restart the kernel.")'''
+SETUP_METADATA = {"cellView": "form", "jupyter": {"source_hidden": True}, "tags": ["setup"]}
+
+
+def setup_cell(version: str = d2lmini.__version__) -> str:
+    """The setup cell (contract C4) for a d2lmini version."""
+    return SETUP_CELL.replace("@VERSION@", version)
+
+
+# An absolute path of some machine: /home/me/..., /tmp/x/y, /content/drive/..., C:\Users\me\...
+# (not a URL's path, not a/b/c, not base64, not the placeholder /path/to/ of the setup cell).
+POSIX_PATH = re.compile(r"(?<![\w.~:/\\+=-])/(?!path/to/)(?:[\w.@+-]+/)+[\w.@+-]*")
+WINDOWS_PATH = re.compile(r"\b[A-Za-z]:\\{1,2}[\w.$ -]+\\")  # code and outputs only (LaTeX: f:\R)
+TEXT_MIMES = ("text/plain", "text/html", "text/markdown", "text/latex", "application/json")
 
 
 def _name(requirement: str) -> str:
@@ -20,6 +70,46 @@ def _name(requirement: str) -> str:
 
 def _spec(requirement: str) -> str:
     return requirement.strip()[len(_name(requirement)):].replace(" ", "")
+
+
+def _code_cells(notebook: Path) -> list[dict]:
+    return [c for c in json.loads(notebook.read_text())["cells"] if c["cell_type"] == "code"]
+
+
+def _output_texts(cell: dict) -> list[str]:
+    """Every text a saved output shows (stream, error, text-like mime types; not images)."""
+    texts = []
+    for output in cell.get("outputs", []):
+        if output["output_type"] == "stream":
+            texts.append("".join(output["text"]))
+        elif output["output_type"] == "error":
+            texts += [output["ename"], output["evalue"], *output["traceback"]]
+        for mime, value in output.get("data", {}).items():
+            if mime in TEXT_MIMES or mime.startswith("text/"):
+                texts.append(value if isinstance(value, str) else json.dumps(value))
+    return texts
+
+
+def plumbing(notebook: Path) -> list[str]:
+    """What in a notebook is project plumbing rather than lesson: paths, markers, source dumps."""
+    found = []
+    for index, cell in enumerate(json.loads(notebook.read_text())["cells"]):
+        source = "".join(cell["source"])
+        code = cell["cell_type"] == "code"
+        texts = [("source", source)] + [("output", t) for t in _output_texts(cell)]
+        for where, text in texts:
+            tell = f"cell {index} {where}"
+            paths = POSIX_PATH.findall(text)
+            if code:
+                paths += WINDOWS_PATH.findall(text)
+            found += [f"{tell}: absolute path {p!r}" for p in paths]
+            if re.search(r"\.\.[/\\]+(\.\.[/\\]+)*shared", text):
+                found.append(f"{tell}: a ../shared path (the CI's data folder)")
+        if code and re.search("nbval", source, re.I):
+            found.append(f"cell {index}: an nbval marker in code (use a cell tag)")
+        if code and "getsource" in source:
+            found.append(f"cell {index}: shows package source (getsource): write the code instead")
+    return found
 
 
 def test_environment_yml_matches_pyproject():
@@ -42,6 +132,54 @@ def test_runtime_dependencies_have_no_upper_pins():
     assert "ipywidgets>=7.7" in project["dependencies"]  # not >=8: Colab ships 7
 
 
+def test_version_is_written_in_one_place():
+    pyproject = tomllib.loads((ROOT / "pyproject.toml").read_text())
+    assert "version" not in pyproject["project"] and "version" in pyproject["project"]["dynamic"]
+    dynamic = pyproject["tool"]["setuptools"]["dynamic"]["version"]
+    assert dynamic == {"attr": "d2lmini.__version__"}
+    assert re.fullmatch(r"\d+\.\d+\.\d+", d2lmini.__version__)
+    # the README names wheels and pins by this version only
+    readme = (ROOT / "README.md").read_text()
+    named = re.findall(r"d2lmini(?:-|==)(\d+\.\d+\.\d+)", readme)
+    assert set(named) <= {d2lmini.__version__}, named
+
+
+def test_licences_are_declared_and_present():
+    pyproject = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    assert pyproject["license"] == "MIT"
+    for name in pyproject["license-files"]:
+        assert "MIT License" in (ROOT / name).read_text(), name
+    assert "d2lmini/fashion_mnist_mini/LICENSE" in pyproject["license-files"]  # Zalando's
+    notebooks = (ROOT / "LICENSE-notebooks.txt").read_text()
+    assert "Creative Commons Attribution 4.0 International Public License" in notebooks
+    assert "Section 8 -- Interpretation." in notebooks  # the whole licence, not a stub
+
+
+def _readme_blocks() -> list[str]:
+    return re.findall(r"```(?:bash|sh|console)?\n(.*?)```", (ROOT / "README.md").read_text(), re.S)
+
+
+def test_readme_commands_make_a_venv_and_choose_torch_before_installing():
+    blocks = _readme_blocks()
+    lab = [b for b in blocks if "jupyter lab notebooks" in b and "venv" in b]
+    suite = [b for b in blocks if "bash .ci/test" in b]
+    assert lab and suite, "the README has a command for the notebooks and one for the tests"
+    cpu = "python -m pip install torch --index-url https://download.pytorch.org/whl/cpu"
+    for block in lab + suite:
+        lines = block.splitlines()
+        step = {key: next((i for i, ln in enumerate(lines) if key in ln), None)
+                for key in ("-m venv .venv", "activate", cpu, 'pip install -e ".[lab]"',
+                            "bash .ci/test")}
+        assert step["-m venv .venv"] == 0 and step["activate"] is not None, block
+        assert step[cpu] is not None and step[cpu] > step["activate"], "torch's build first"
+        install = step['pip install -e ".[lab]"'] or step["bash .ci/test"]
+        assert install is not None and install > step[cpu], block
+    readme = (ROOT / "README.md").read_text()
+    assert r".venv\Scripts\activate" in readme  # Windows
+    assert "d2lmini.classroom()" in readme
+    assert "bash .ci/test" in (ROOT / ".ci" / "run").read_text()  # CI runs the README's command
+
+
 def test_import_d2lmini_leaves_matplotlib_and_ipywidgets_unloaded():
     code = ("import sys, d2lmini; heavy = [m for m in ('matplotlib', 'ipywidgets', 'pooch')"
             " if m in sys.modules]; print(heavy)")
@@ -50,8 +188,6 @@ def test_import_d2lmini_leaves_matplotlib_and_ipywidgets_unloaded():
 
 
 def test_public_names_are_importable():
-    import d2lmini
-
     for name in d2lmini.__all__:
         assert getattr(d2lmini, name) is not None, name
     with pytest.raises(AttributeError):
@@ -66,12 +202,48 @@ def test_package_does_not_import_notebook_or_test_tools():
 
 
 @pytest.mark.parametrize("notebook", NOTEBOOKS, ids=lambda p: p.name)
-def test_notebook_installs_d2lmini_when_missing_and_is_saved_executed(notebook):
-    nb = json.loads(notebook.read_text())
-    code = [c for c in nb["cells"] if c["cell_type"] == "code"]
-    first = "".join(code[0]["source"])
-    assert "import d2lmini" in first and "except ImportError" in first
-    assert "pip install" in first and "d2lmini" in first
+def test_notebook_starts_with_the_setup_cell(notebook):
+    first = _code_cells(notebook)[0]
+    source = "".join(first["source"])
+    pinned = re.search(r'D2LMINI_VERSION = "([^"]*)"', source)
+    assert pinned and pinned[1] == d2lmini.__version__, "pin the package's __version__"
+    assert source == setup_cell(), "paste contract C4's setup cell as the first code cell"
+    metadata = {key: first["metadata"].get(key) for key in SETUP_METADATA}
+    metadata["jupyter"] = {"source_hidden": (metadata["jupyter"] or {}).get("source_hidden")}
+    assert metadata == SETUP_METADATA, "the setup cell is a collapsed form (cellView: form)"
+    assert first["outputs"] == [], "with the right d2lmini installed, the setup cell says nothing"
+
+
+@pytest.mark.parametrize("notebook", NOTEBOOKS, ids=lambda p: p.name)
+def test_notebook_carries_no_machine_paths_or_test_plumbing(notebook):
+    assert plumbing(notebook) == []
+
+
+def test_plumbing_finds_what_it_looks_for(tmp_path):
+    cells = [
+        {"cell_type": "markdown", "metadata": {}, "source": "See [x](https://a.org/b/c), a/b/c."},
+        {"cell_type": "code", "metadata": {}, "execution_count": 1, "source": setup_cell(),
+         "outputs": [{"output_type": "stream", "name": "stdout", "text": "5 / 10 / 20\n"}]},
+        {"cell_type": "code", "metadata": {}, "execution_count": 2,
+         "source": "# NBVAL_IGNORE_OUTPUT\nroot = '../../shared/data'\ninspect.getsource(f)",
+         "outputs": [{"output_type": "stream", "name": "stderr",
+                      "text": "/root/.pyenv/lib/x.py:3: Warning\n"},
+                     {"output_type": "execute_result", "execution_count": 2, "metadata": {},
+                      "data": {"text/plain": "'C:\\\\Users\\\\me\\\\data'",
+                               "image/png": "iVBOR/abc/def/"}}]},
+    ]
+    path = tmp_path / "nb.ipynb"
+    path.write_text(json.dumps({"cells": cells, "metadata": {}, "nbformat": 4,
+                                "nbformat_minor": 5}))
+    found = plumbing(path)
+    assert [f.split(":")[0] for f in found] == ["cell 2 source", "cell 2 output", "cell 2 output",
+                                                "cell 2", "cell 2"], found
+    assert "'/root/.pyenv/lib/x.py'" in found[1] and "Users" in found[2]
+
+
+@pytest.mark.parametrize("notebook", NOTEBOOKS, ids=lambda p: p.name)
+def test_notebook_is_saved_executed_with_its_panel_tagged(notebook):
+    code = _code_cells(notebook)
     counts = [c["execution_count"] for c in code]
     assert counts == list(range(1, len(code) + 1)), "save it from a clean restart-and-run-all"
     panels = [c for c in code if "LivePanel(" in "".join(c["source"])]
