@@ -44,6 +44,8 @@ FIRST_FRAME = 0.5  # s: a run still going this long is drawn as it grows
 FRAME_GAP = 0.15  # s at least from the end of one frame to the next (~0.25 s apart)
 FRAME_SHARE = 2  # and at least twice as long as the frame took: frames slow a run by <= 1/3
 WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"
+# matplotlib is not thread-safe (shared font and text-layout caches): panels draw one at a time
+_DRAWING = threading.Lock()
 SLIDERS = (widgets.IntSlider, widgets.FloatSlider, widgets.FloatLogSlider, widgets.SelectionSlider)
 
 
@@ -432,7 +434,7 @@ class LivePanel:
 
     def _render(self, history: History, ghosts: list[History]) -> bytes:
         """Draw the run on the panel's figure and return it as a PNG."""
-        with rc_context(self._rc):
+        with _DRAWING, rc_context(self._rc):
             self._figure.start()
             self.draw(self._figure, history, ghosts)
             return figure_png(self._figure)
