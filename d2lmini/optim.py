@@ -33,11 +33,11 @@ torch.optim.lr_scheduler work as with torch's (a scheduler changes `group["lr"]`
 """
 
 import inspect
-import math
-import numbers
 from collections.abc import Iterable
 
 import torch
+
+from .validate import check_number
 
 __all__ = ["SGD", "Adagrad", "RMSprop", "Adadelta", "Adam", "AdamW", "NAdam"]
 
@@ -46,40 +46,25 @@ Params = Iterable[torch.Tensor] | Iterable[dict]
 
 # ---------------------------------------------------------------- argument checks
 
-def _check_number(value, name: str, low: float, high: float | None = None, *,
-                  low_open: bool = False, high_open: bool = True, hint: str = "") -> float:
-    """Return value as a float if it is a finite number in the range, else raise ValueError."""
-    ok = not isinstance(value, bool) and isinstance(value, numbers.Real) and math.isfinite(value)
-    ok = ok and (value > low if low_open else value >= low)
-    ok = ok and (high is None or (value < high if high_open else value <= high))
-    if not ok:
-        if high is None:
-            allowed = f"a finite number {'>' if low_open else '>='} {low:g}"
-        else:
-            allowed = f"in {'(' if low_open else '['}{low:g}, {high:g}{')' if high_open else ']'}"
-        raise ValueError(f"{name} must be {allowed}{hint}, got {value!r}")
-    return float(value)
-
-
 def _check_betas(betas) -> tuple[float, float]:
     """Return betas as two floats in [0, 1), else raise ValueError."""
     if not isinstance(betas, tuple | list) or len(betas) != 2:
         raise ValueError(f"betas must be a pair (beta1, beta2), each in [0, 1) "
                          f"(torch's default is (0.9, 0.999)), got {betas!r}")
-    return (_check_number(betas[0], "betas[0] (beta1)", 0, 1, hint=" (try 0.9)"),
-            _check_number(betas[1], "betas[1] (beta2)", 0, 1, hint=" (try 0.999)"))
+    return (check_number(betas[0], "betas[0] (beta1)", 0, 1, hint=" (try 0.9)"),
+            check_number(betas[1], "betas[1] (beta2)", 0, 1, hint=" (try 0.999)"))
 
 
 def _check_lr(lr, default: float) -> float:
-    return _check_number(lr, "lr", 0, low_open=True, hint=f" (torch's default is {default:g})")
+    return check_number(lr, "lr", 0, low_open=True, hint=f" (torch's default is {default:g})")
 
 
 def _check_eps(eps, default: float) -> float:
-    return _check_number(eps, "eps", 0, low_open=True, hint=f" (torch's default is {default:g})")
+    return check_number(eps, "eps", 0, low_open=True, hint=f" (torch's default is {default:g})")
 
 
 def _check_weight_decay(weight_decay) -> float:
-    return _check_number(weight_decay, "weight_decay", 0, hint=" (0 means none)")
+    return check_number(weight_decay, "weight_decay", 0, hint=" (0 means none)")
 
 
 # ---------------------------------------------------------------- the common loop
@@ -122,7 +107,7 @@ class SGD(_Optimizer):
     def __init__(self, params: Params, lr: float, momentum: float = 0, nesterov: bool = False,
                  weight_decay: float = 0):
         lr = _check_lr(lr, default=1e-3)
-        momentum = _check_number(momentum, "momentum", 0, hint=" (0 means none; try 0.9)")
+        momentum = check_number(momentum, "momentum", 0, hint=" (0 means none; try 0.9)")
         if nesterov and momentum == 0:
             raise ValueError("nesterov=True needs a momentum > 0 (try momentum=0.9), got "
                              "momentum=0")
@@ -165,7 +150,7 @@ class RMSprop(_Optimizer):
 
     def __init__(self, params: Params, lr: float = 0.01, alpha: float = 0.99, eps: float = 1e-8,
                  weight_decay: float = 0):
-        alpha = _check_number(alpha, "alpha", 0, 1, high_open=False, hint=" (try 0.99)")
+        alpha = check_number(alpha, "alpha", 0, 1, high_open=False, hint=" (try 0.99)")
         super().__init__(params, lr=_check_lr(lr, default=0.01), alpha=alpha,
                          eps=_check_eps(eps, 1e-8), weight_decay=_check_weight_decay(weight_decay))
 
@@ -184,7 +169,7 @@ class Adadelta(_Optimizer):
 
     def __init__(self, params: Params, lr: float = 1.0, rho: float = 0.9, eps: float = 1e-6,
                  weight_decay: float = 0):
-        rho = _check_number(rho, "rho", 0, 1, high_open=False, hint=" (try 0.9)")
+        rho = check_number(rho, "rho", 0, 1, high_open=False, hint=" (try 0.9)")
         super().__init__(params, lr=_check_lr(lr, default=1.0), rho=rho,
                          eps=_check_eps(eps, 1e-6), weight_decay=_check_weight_decay(weight_decay))
 
@@ -240,7 +225,7 @@ class NAdam(_Optimizer):
 
     def __init__(self, params: Params, lr: float = 2e-3, betas: tuple[float, float] = (0.9, 0.999),
                  eps: float = 1e-8, weight_decay: float = 0, momentum_decay: float = 4e-3):
-        momentum_decay = _check_number(momentum_decay, "momentum_decay", 0, hint=" (try 4e-3)")
+        momentum_decay = check_number(momentum_decay, "momentum_decay", 0, hint=" (try 4e-3)")
         super().__init__(params, lr=_check_lr(lr, default=2e-3), betas=_check_betas(betas),
                          eps=_check_eps(eps, 1e-8), weight_decay=_check_weight_decay(weight_decay),
                          momentum_decay=momentum_decay)

@@ -17,6 +17,21 @@ def check_lr(lr: float, name: str = "lr") -> float:
     return float(lr)
 
 
+def check_number(value, name: str, low: float, high: float | None = None, *,
+                  low_open: bool = False, high_open: bool = True, hint: str = "") -> float:
+    """Return value as a float if it is a finite number in the range, else raise ValueError."""
+    ok = not isinstance(value, bool) and isinstance(value, numbers.Real) and math.isfinite(value)
+    ok = ok and (value > low if low_open else value >= low)
+    ok = ok and (high is None or (value < high if high_open else value <= high))
+    if not ok:
+        if high is None:
+            allowed = f"a finite number {'>' if low_open else '>='} {low:g}"
+        else:
+            allowed = f"in {'(' if low_open else '['}{low:g}, {high:g}{')' if high_open else ']'}"
+        raise ValueError(f"{name} must be {allowed}{hint}, got {value!r}")
+    return float(value)
+
+
 def check_positive_int(value: int, name: str, upper: int | None = None) -> int:
     """Return value if it is an integer in [1, upper], else raise ValueError."""
     if isinstance(value, bool) or not isinstance(value, numbers.Integral):

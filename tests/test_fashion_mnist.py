@@ -473,6 +473,19 @@ def test_a_read_only_cache_says_so_and_what_to_do(monkeypatch, real_bytes, case)
     assert "copy the official files into" not in message
 
 
+def download_in_background(cache, outcome: list) -> threading.Thread:
+    """Start download_fashion_mnist(cache) in a thread; its error message goes to outcome."""
+    def download():
+        try:
+            fm.download_fashion_mnist(cache)
+        except fm.FashionMNISTUnavailableError as err:
+            outcome.append(str(err))
+
+    thread = threading.Thread(target=download, daemon=True)
+    thread.start()
+    return thread
+
+
 def test_a_trickling_server_meets_the_deadline(tmp_path, monkeypatch, real_bytes):
     """One byte every 0.05 s: no read times out, but the whole download has a deadline."""
     monkeypatch.setattr(fm, "DEADLINE_GRACE", 0.5)
@@ -481,16 +494,8 @@ def test_a_trickling_server_meets_the_deadline(tmp_path, monkeypatch, real_bytes
     outcome = []
     with Server(real_bytes, mode="trickle") as server:
         monkeypatch.setattr(fm, "BASE_URL", server.url)
-
-        def download():
-            try:
-                fm.download_fashion_mnist(cache)
-            except fm.FashionMNISTUnavailableError as err:
-                outcome.append(str(err))
-
-        thread = threading.Thread(target=download, daemon=True)
         start = time.monotonic()
-        thread.start()
+        thread = download_in_background(cache, outcome)
         thread.join(timeout=8)
         assert not thread.is_alive(), "the download ignored its deadline"
     assert 0.45 < time.monotonic() - start
@@ -503,15 +508,7 @@ def test_an_endless_server_is_cut_off_at_the_files_size(tmp_path, monkeypatch, r
     outcome = []
     with Server(real_bytes, mode="endless") as server:
         monkeypatch.setattr(fm, "BASE_URL", server.url)
-
-        def download():
-            try:
-                fm.download_fashion_mnist(cache)
-            except fm.FashionMNISTUnavailableError as err:
-                outcome.append(str(err))
-
-        thread = threading.Thread(target=download, daemon=True)
-        thread.start()
+        thread = download_in_background(cache, outcome)
         thread.join(timeout=8)
         assert not thread.is_alive(), "the download did not stop"
     size = fm.FILES[fm.TEST_LABELS].size
