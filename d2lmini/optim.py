@@ -39,7 +39,7 @@ import torch
 
 from .validate import check_number
 
-__all__ = ["SGD", "Adagrad", "RMSprop", "Adadelta", "Adam", "AdamW", "NAdam"]
+__all__ = ["Optimizer", "SGD", "Adagrad", "RMSprop", "Adadelta", "Adam", "AdamW", "NAdam"]
 
 Params = Iterable[torch.Tensor] | Iterable[dict]
 
@@ -69,8 +69,9 @@ def _check_weight_decay(weight_decay) -> float:
 
 # ---------------------------------------------------------------- the common loop
 
-class _Optimizer(torch.optim.Optimizer):
-    """step() calls update() once for each parameter that has a gradient."""
+class Optimizer(torch.optim.Optimizer):
+    """A torch optimizer whose step() calls update(w, g, state, **hyperparameters) for each
+    parameter w that has a gradient g: a subclass writes only its update rule."""
 
     def __init__(self, params: Params, **defaults):
         super().__init__(params, defaults)
@@ -101,7 +102,7 @@ class _Optimizer(torch.optim.Optimizer):
 
 # ---------------------------------------------------------------- the optimizers
 
-class SGD(_Optimizer):
+class SGD(Optimizer):
     """Stochastic gradient descent, with momentum v = mu v + g and Nesterov as torch has them."""
 
     def __init__(self, params: Params, lr: float, momentum: float = 0, nesterov: bool = False,
@@ -127,7 +128,7 @@ class SGD(_Optimizer):
         w -= lr * g
 
 
-class Adagrad(_Optimizer):
+class Adagrad(Optimizer):
     """Adagrad: each coordinate's step is divided by the root of its summed squared gradients."""
 
     def __init__(self, params: Params, lr: float = 0.01, eps: float = 1e-10,
@@ -145,7 +146,7 @@ class Adagrad(_Optimizer):
         w -= lr * g / (s.sqrt() + eps)
 
 
-class RMSprop(_Optimizer):
+class RMSprop(Optimizer):
     """RMSprop: Adagrad with a running average of squared gradients instead of their sum."""
 
     def __init__(self, params: Params, lr: float = 0.01, alpha: float = 0.99, eps: float = 1e-8,
@@ -164,7 +165,7 @@ class RMSprop(_Optimizer):
         w -= lr * g / (s.sqrt() + eps)                   # eps outside the root
 
 
-class Adadelta(_Optimizer):
+class Adadelta(Optimizer):
     """Adadelta: RMSprop whose step size is a running average of its own past steps."""
 
     def __init__(self, params: Params, lr: float = 1.0, rho: float = 0.9, eps: float = 1e-6,
@@ -185,7 +186,7 @@ class Adadelta(_Optimizer):
         w -= lr * delta
 
 
-class Adam(_Optimizer):
+class Adam(Optimizer):
     """Adam: RMSprop plus momentum, both averages corrected for starting at zero."""
 
     def __init__(self, params: Params, lr: float = 1e-3, betas: tuple[float, float] = (0.9, 0.999),
@@ -220,7 +221,7 @@ class AdamW(Adam):
         super().update(w, g, state, lr, betas, eps, weight_decay=0)
 
 
-class NAdam(_Optimizer):
+class NAdam(Optimizer):
     """NAdam: Adam with Nesterov momentum, whose momentum mu_t warms up towards beta1."""
 
     def __init__(self, params: Params, lr: float = 2e-3, betas: tuple[float, float] = (0.9, 0.999),

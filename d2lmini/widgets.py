@@ -102,6 +102,14 @@ def int_slider(description: str, value: int, low: int, high: int) -> widgets.Int
     return widgets.IntSlider(value=value, min=low, max=high, description=description)
 
 
+def choice_slider(description: str, value, options: Sequence) -> widgets.SelectionSlider:
+    """A slider over the given values, e.g. choice_slider("λ", 0, [0, 1e-4, 1e-3, 1e-2])."""
+    options = list(options)
+    if value not in options:
+        raise ValueError(f"choice_slider: value {value!r} must be one of the options {options}")
+    return _selection(description, options, value)
+
+
 def _selection(description: str, options: list, value) -> widgets.SelectionSlider:
     """A slider over the given values, each shown as people write it."""
     return widgets.SelectionSlider(options=[(number(v), v) for v in options], value=value,

@@ -22,6 +22,8 @@ import urllib.error
 import urllib.request
 from pathlib import Path
 
+from d2lmini.plot import NAMES
+
 INSTALL_HINT = (
     "no Chromium found for the browser test: install it with `apt-get install -y chromium` "
     "(Debian/Ubuntu; gives /usr/bin/chromium), or point D2LMINI_CHROMIUM at a Chromium/Chrome "
@@ -295,7 +297,8 @@ def output_errors(outputs: list[dict]) -> list[str]:
 
 INTEGER = re.compile(r"[-+]?\d+")
 NUMBER = re.compile(r"[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?")
-WORDS = {"learning rate": "lr", "batch size": "batch_size"}  # others: words joined by "_"
+# settings in words -> their names ("learning rate" -> "lr"); others: words joined by "_"
+WORDS = {words: name for name, words in NAMES.items()}
 
 
 def status_settings(status: str) -> dict[str, str]:

@@ -7,8 +7,8 @@ from IPython.core.interactiveshell import InteractiveShell
 from nbformat import read
 
 
-def run_until_panel(notebook: Path):
-    """Run the notebook's code cells in an IPython shell until `panel` exists.
+def run_until_panel(notebook: Path, name: str = "panel"):
+    """Run the notebook's code cells in an IPython shell until the panel called `name` exists.
 
     Returns the panel and the notebook's namespace. Cells run in the notebook's folder, as in
     Jupyter, since they may look for files beside the notebook.
@@ -22,8 +22,8 @@ def run_until_panel(notebook: Path):
             if cell.cell_type != "code":
                 continue
             shell.run_cell(cell.source, silent=True).raise_error()
-            if "panel" in shell.user_ns:
-                return shell.user_ns["panel"], shell.user_ns
+            if name in shell.user_ns:
+                return shell.user_ns[name], shell.user_ns
     finally:
         os.chdir(cwd)
-    raise AssertionError(f"{notebook.name} makes no `panel`")
+    raise AssertionError(f"{notebook.name} makes no `{name}`")

@@ -288,9 +288,9 @@ def check_no_errors(page, when: str) -> None:
 class Panel:
     """The chapter's `.d2lmini-panel`, read and moved through the DOM contract."""
 
-    def __init__(self, page):
+    def __init__(self, page, root=None):
         self.page = page
-        self.root = page.locator(".d2lmini-panel")
+        self.root = page.locator(".d2lmini-panel") if root is None else root
         self.measured: dict[str, list[float]] = {"release_to_image_ms": [],
                                                  "images_per_s_dragging": [],
                                                  "settings_heard_per_s_dragging": []}
@@ -410,15 +410,41 @@ def _step_key(slider: dict) -> str:
 
 
 def first_figure(page) -> tuple[Panel, dict]:
-    panel = Panel(page)
-    count = panel.root.count()
-    assert count == 1, f"expected exactly one .d2lmini-panel, found {count}"
+    """The chapter's main panel: the one with `lr` and `batch_size` sliders. Any other panel of
+    the notebook (chapter 4 races optimizers on a surface first) must show its figure and redraw
+    when its learning rate moves a step."""
+    panels = page.locator(".d2lmini-panel")
+    main = panels.filter(has=page.locator(".d2lmini-slider-batch_size"))
+    count = main.count()
+    assert count == 1, (f"expected exactly one .d2lmini-panel with a batch_size slider, found "
+                        f"{count} (of {panels.count()} panels)")
+    for index in range(panels.count()):
+        other = Panel(page, panels.nth(index))
+        if other.root.locator(".d2lmini-slider-batch_size").count() == 0:
+            other_panel_redraws(other, index)
+    panel = Panel(page, main)
     panel.root.scroll_into_view_if_needed()
     state = panel.settle(lambda s: s["src"], "the panel's first figure")
     for name in ("lr", "batch_size"):
         assert name in state["sliders"], f"no .d2lmini-slider-{name} in the panel"
     assert panel.shows_readouts(state), f"status does not match readouts: {state}"
     return panel, state
+
+
+def other_panel_redraws(panel: Panel, index: int) -> None:
+    """A panel besides the main one shows a figure, and a new one when its lr moves a step."""
+    panel.root.scroll_into_view_if_needed()
+    state = panel.settle(lambda s: s["src"], f"panel {index}'s first figure")
+    assert "lr" in state["sliders"], f"panel {index} has no .d2lmini-slider-lr"
+    slider = state["sliders"]["lr"]
+    panel.press("lr", _step_key(slider))
+    moved = panel.settle(lambda s: s["sliders"]["lr"]["now"] != slider["now"]
+                         and s["src"] != state["src"] and panel.shows_readouts(s),
+                         f"panel {index}'s figure after one lr step")
+    panel.press("lr", "ArrowLeft" if _step_key(slider) == "ArrowRight" else "ArrowRight")
+    panel.settle(lambda s: s["sliders"]["lr"]["now"] == slider["now"]
+                 and s["src"] != moved["src"] and panel.shows_readouts(s),
+                 f"panel {index}'s figure back at its default")
 
 
 def mouse_drags(panel: Panel, state: dict) -> dict:

@@ -23,6 +23,9 @@ WRITTEN_IN = {
     "01_linear_regression_scratch": {"synthetic_data", "data_iter", "linreg", "squared_loss",
                                      "sgd"},
     "03_softmax_regression": {"softmax", "cross_entropy", "accuracy"},
+    "04_optimizers": {f"{name}.update" for name in ("SGD", "Adagrad", "RMSprop", "Adadelta",
+                                                     "Adam", "AdamW", "NAdam")},
+    "05_regularization": {"dropout_layer", "l2_penalty", "l1_penalty"},
 }
 
 
@@ -38,10 +41,11 @@ def _is_check_call(statement: ast.stmt) -> bool:
 
 
 def _assigns_parameter(statement: ast.stmt, parameters: set[str]) -> bool:
-    """An assignment to a parameter, e.g. `device = device or try_gpu()`."""
+    """An assignment that rebinds a parameter, e.g. `device = device or try_gpu()` (not an
+    in-place update such as `w *= 1 - lr * weight_decay`: that is the computation itself)."""
     if isinstance(statement, ast.Assign):
         targets = statement.targets
-    elif isinstance(statement, (ast.AnnAssign, ast.AugAssign)):
+    elif isinstance(statement, ast.AnnAssign):
         targets = [statement.target]
     else:
         return False
@@ -118,17 +122,27 @@ def _code_cells(path: Path) -> list[tuple[int, str]]:
 
 
 def notebook_functions(path: Path) -> list[tuple[int, str, str]]:
-    """(cell index, name, source) of every top-level `def` in the notebook's code cells."""
+    """(cell index, name, source) of every top-level `def` in the notebook's code cells, and of
+    every method of a top-level class, named "Class.method"."""
     found = []
     for index, source in _code_cells(path):
         for node in ast.parse(source).body:
             if isinstance(node, ast.FunctionDef):
                 found.append((index, node.name, ast.get_source_segment(source, node)))
+            elif isinstance(node, ast.ClassDef):
+                found.extend((index, f"{node.name}.{item.name}",
+                              ast.get_source_segment(source, item))
+                             for item in node.body if isinstance(item, ast.FunctionDef))
     return found
 
 
 def _package_function(name: str):
-    """d2lmini's public function called name, or None."""
+    """d2lmini's public function called name, or the update rule of a d2lmini.optim optimizer
+    ("Adam.update": chapter 4 writes each optimizer's update as the package has it), or None."""
+    if "." in name:
+        owner, method = name.split(".", 1)
+        optimizer = getattr(d2lmini.optim, owner, None) if owner in d2lmini.optim.__all__ else None
+        return optimizer.__dict__.get(method) if method == "update" and optimizer else None
     if name not in d2lmini.__all__:
         return None
     value = getattr(d2lmini, name)
@@ -183,12 +197,28 @@ def test_difference_keeps_assignments_that_are_not_leading_or_not_to_parameters(
     leading = "def f(x, device=None):\n    device = device or 'cpu'\n    y = x + 1\n    return y\n"
     assert difference(notebook, later) and difference(notebook, other)
     assert difference(notebook, leading) is None
+    in_place = "def f(x, device=None):\n    x *= 2\n    y = x + 1\n    return y\n"
+    assert difference(notebook, in_place)  # an in-place update is kept, even leading
 
 
 def test_difference_keeps_a_docstring_in_the_notebook():
     package = "def linreg(X, w, b):\n    return X @ w + b\n"
     notebook = 'def linreg(X, w, b):\n    """The model."""\n    return X @ w + b\n'
     assert difference(notebook, package)
+
+
+def test_an_optimizer_class_is_compared_by_its_update_rule(tmp_path):
+    package = inspect.getsource(d2lmini.optim.Adagrad.update)
+    notebook = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(
+        "class Adagrad(d2lmini.optim.Optimizer):\n" + package)])
+    path = tmp_path / "nb.ipynb"
+    nbformat.write(notebook, path)
+    [(index, name, source)] = notebook_functions(path)
+    assert name == "Adagrad.update" and _package_function(name) is d2lmini.optim.Adagrad.update
+    assert difference(source, package) is None
+    assert difference(source.replace("s.sqrt() + eps", "(s + eps).sqrt()"), package)
+    assert _package_function("Adagrad.__init__") is None
+    assert _package_function("Helper.update") is None
 
 
 @pytest.mark.parametrize("path", CHAPTERS, ids=lambda p: p.stem)
@@ -203,7 +233,8 @@ def test_functions_written_in_a_notebook_are_the_packages(path):
             continue
         diff = difference(source, inspect.getsource(function))
         if diff:
-            problems.append(f"cell {index}: `{name}` differs from d2lmini.{name}:\n{diff}")
+            where = f"d2lmini.optim.{name}" if "." in name else f"d2lmini.{name}"
+            problems.append(f"cell {index}: `{name}` differs from {where}:\n{diff}")
     assert not problems, f"{path.name}\n" + "\n\n".join(problems)
 
 

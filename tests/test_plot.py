@@ -51,6 +51,8 @@ def test_names_and_settings_in_words():
         "learning rate 0.0316 · batch size 97 · 3 epochs")
     assert plot.describe({"epochs": 1, "full_set": True, "reduction": "sum"}) == (
         "1 epoch · full set on · reduction sum")
+    assert plot.number(("SGD", "Adam")) == "SGD, Adam" and plot.number(()) == "none"
+    assert plot.describe({"optimizers": ("SGD", 0.5)}) == "optimizers SGD, 0.5"
     assert [plot.number(v) for v in (3.0215, 6.32067e-05, 1.0, 1000, 0.1)] == [
         "3.02", "6.32e-05", "1", "1000", "0.1"]
 
@@ -198,6 +200,17 @@ def test_figure_png_is_drawn_at_twice_the_density_it_is_shown_at():
     line = [round(255 * c) for c in to_rgb("C1")]
     assert any(max(abs(a - b) for a, b in zip(c, line)) <= 2 for c in colours)  # its colour
     assert plot.figure_png(fig, dpi=50).startswith(b"\x89PNG")
+
+
+def test_figure_png_keeps_one_canvas_per_figure_and_redraws_what_changed():
+    fig = Figure(figsize=(4, 3), dpi=100)
+    ax = fig.subplots()
+    line, = ax.plot([0, 1], [0, 1])
+    first = plot.figure_png(fig)
+    canvas = fig.canvas
+    assert plot.figure_png(fig) == first and fig.canvas is canvas  # kept, same picture
+    line.set_ydata([1, 0])
+    assert plot.figure_png(fig) != first and fig.canvas is canvas
 
 
 def test_figure_png_keeps_a_figure_free_of_layout_engines_set_in_rcparams():

@@ -86,8 +86,15 @@ def test_batch_slider_offers_powers_of_two_up_to_the_data_size():
     assert 8 in [v for _, v in batch_slider(256, 5000).options]  # "try batch size 8"
 
 
+def test_choice_slider_offers_the_given_values_as_people_write_them():
+    slider = d2lmini.choice_slider("λ", 0, [0, 1e-4, 1e-3, 0.01])
+    assert slider.options == (("0", 0), ("0.0001", 0.0001), ("0.001", 0.001), ("0.01", 0.01))
+    assert slider.value == 0 and slider.description == "λ"
+
+
 @pytest.mark.parametrize("call, words", [
     (lambda: lr_slider(20.0), "outside"),
+    (lambda: d2lmini.choice_slider("dropout", 0.95, [0, 0.5, 0.9]), "one of the options"),
     (lambda: lr_slider(0.1, 0, 1), "0 < low < high"),
     (lambda: batch_slider(0, 100), "whole number"),
     (lambda: batch_slider(10, 5), "whole number"),
