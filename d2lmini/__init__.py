@@ -9,6 +9,7 @@ from importlib import import_module
 
 from .data import Batches, data_iter, load_array, synthetic_data
 from .device import set_seed, try_gpu
+from .regularize import dropout_layer, l1_penalty, l2_penalty
 from .scratch import cross_entropy, linreg, sgd, softmax, squared_loss
 from .train import History, accuracy, evaluate_accuracy, train, watch
 
@@ -29,6 +30,7 @@ _LAZY = {
     "lr_slider": "widgets",
     "batch_slider": "widgets",
     "int_slider": "widgets",
+    "choice_slider": "widgets",
     "optim": "optim",
     "load_data_fashion_mnist": "fashion_mnist",
     "get_fashion_mnist_labels": "fashion_mnist",
@@ -44,6 +46,7 @@ def __getattr__(name: str):
     return module if _LAZY[name] == name else getattr(module, name)
 
 
-__all__ = ["Batches", "History", "accuracy", "cross_entropy", "data_iter", "evaluate_accuracy",
-           "linreg", "load_array", "set_seed", "sgd", "softmax", "squared_loss", "synthetic_data",
-           "train", "try_gpu", "watch", *_LAZY]
+__all__ = ["Batches", "History", "accuracy", "cross_entropy", "data_iter", "dropout_layer",
+           "evaluate_accuracy", "l1_penalty", "l2_penalty", "linreg", "load_array", "set_seed",
+           "sgd", "softmax", "squared_loss", "synthetic_data", "train", "try_gpu", "watch",
+           *_LAZY]

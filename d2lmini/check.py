@@ -1,6 +1,7 @@
 """Exercise checkers: run the learner's function on random inputs, answer in one line."""
 
 import copy
+import math
 from collections.abc import Callable
 
 import torch
@@ -247,3 +248,220 @@ def _difference(got, want: torch.Tensor, args: tuple, atol: float) -> str | None
         return (f"value {got.flatten()[i].item():.4g} where {want.flatten()[i].item():.4g} "
                 f"was expected{hint}")
     return None
+
+
+# ---------------------------------------------------------------- chapter 4: optimizers
+
+def _pair(got, name: str) -> str | None:
+    """What is wrong with a returned pair of tensors, or None."""
+    if not isinstance(got, tuple | list) or len(got) != 2:
+        return f"{name} must return a pair (two values), got {type(got).__name__}"
+    return None
+
+
+def momentum_step(your_fn: Callable) -> bool:
+    """Check a momentum_step(w, v, g, lr, momentum) -> (w, v): v = momentum v + g, w -= lr v."""
+    for trial in range(5):
+        gen = torch.Generator().manual_seed(trial)
+        w, v, g = (torch.randn(4, generator=gen) for _ in range(3))
+        lr, mu = 0.1 * (trial + 1), 0.9 - 0.1 * trial
+        want_v = mu * v + g
+        want = (w - lr * want_v, want_v)
+        try:
+            got = your_fn(w.clone(), v.clone(), g.clone(), lr, mu)
+        except Exception as error:
+            return report(False, f"momentum_step raised {type(error).__name__}: {error}")
+        problem = _pair(got, "momentum_step")
+        if problem:
+            return report(False, problem)
+        if _difference(got[1], want[1], (), 1e-5):
+            if not _difference(got[1], mu * v + (1 - mu) * g, (), 1e-5):
+                return report(False, "momentum_step: that v is the textbook average "
+                                     "mu v + (1 - mu) g; torch's buffer is v = mu v + g")
+            return report(False, f"momentum_step: the new v is wrong: "
+                                 f"{_difference(got[1], want[1], (), 1e-5)}")
+        if _difference(got[0], want[0], (), 1e-5):
+            hint = (": step along the new velocity v, not the gradient g"
+                    if not _difference(got[0], w - lr * g, (), 1e-5) else "")
+            return report(False, f"momentum_step: the new w is wrong{hint}")
+    return report(True, "momentum_step matches torch.optim.SGD's momentum on 5 random inputs")
+
+
+def bias_correction(your_fn: Callable) -> bool:
+    """Check a bias_correction(m, v, beta1, beta2, t) -> (m / (1 - beta1^t), v / (1 - beta2^t))."""
+    for trial, t in enumerate([1, 2, 5, 10, 100]):
+        gen = torch.Generator().manual_seed(trial)
+        m, v = torch.randn(3, generator=gen), torch.rand(3, generator=gen)
+        beta1, beta2 = 0.9, 0.999
+        want = (m / (1 - beta1 ** t), v / (1 - beta2 ** t))
+        try:
+            got = your_fn(m.clone(), v.clone(), beta1, beta2, t)
+        except Exception as error:
+            return report(False, f"bias_correction raised {type(error).__name__}: {error}")
+        problem = _pair(got, "bias_correction")
+        if problem:
+            return report(False, problem)
+        for value, expected, which in zip(got, want, ("m_hat", "v_hat")):
+            problem = _difference(value, expected, (), 1e-5)
+            if problem:
+                return report(False, f"bias_correction at step t={t}: {which}: {problem}"
+                                     " (the correction depends on t)" * (t > 1))
+    return report(True, "bias_correction gives m / (1 - beta1^t) and v / (1 - beta2^t)")
+
+
+def lr_max(value, A: torch.Tensor) -> bool:
+    """Check the largest stable learning rate of GD on (1/2) w^T A w: 2 / (largest eigenvalue)."""
+    A = torch.as_tensor(A, dtype=torch.float64)
+    want = 2 / torch.linalg.eigvalsh(A).max().item()
+    try:
+        got = float(value)
+    except (TypeError, ValueError):
+        return report(False, f"lr_max must be a number, got {type(value).__name__}",
+                      fix="lr_max above")
+    if abs(got - want) <= 1e-3 * want:
+        return report(True, f"lr_max = {got:.4g}: GD converges below it and diverges above",
+                      fix="lr_max above")
+    hints = {2 / A.diagonal().max().item(): "use the largest eigenvalue of A, not its largest "
+                                            "diagonal entry (torch.linalg.eigvalsh)",
+             1 / torch.linalg.eigvalsh(A).max().item(): "off by a factor 2: GD is stable while "
+                                                         "|1 - lr λ| < 1",
+             2 / torch.linalg.eigvalsh(A).min().item(): "the steepest direction (the largest "
+                                                         "eigenvalue) limits the learning rate"}
+    hint = next((h for v, h in hints.items() if abs(got - v) <= 1e-3 * abs(v)), "")
+    return report(False, f"lr_max = {got:.4g} is not the largest stable learning rate"
+                         + (f": {hint}" if hint else ""), fix="lr_max above")
+
+
+def _warmup_cosine(step: int, lr: float, warmup: int, total: int) -> float:
+    """Linear warm-up lr (step + 1) / warmup, then a cosine from lr to 0 at step total."""
+    if step < warmup:
+        return lr * (step + 1) / warmup
+    return lr * (1 + math.cos(math.pi * (step - warmup) / (total - warmup))) / 2
+
+
+def warmup_cosine(your_fn: Callable) -> bool:
+    """Check a warmup_cosine(step, lr, warmup, total) schedule at every step 0..total."""
+    for lr, warmup, total in [(0.1, 5, 50), (1.0, 10, 100), (3e-4, 1, 20)]:
+        for step in range(total + 1):
+            want = _warmup_cosine(step, lr, warmup, total)
+            try:
+                got = float(your_fn(step, lr, warmup, total))
+            except Exception as error:
+                return report(False, f"warmup_cosine raised {type(error).__name__}: {error}")
+            if not math.isclose(got, want, rel_tol=1e-6, abs_tol=1e-9 * lr):
+                hint = ""
+                if step < warmup and math.isclose(got, lr * (1 + math.cos(
+                        math.pi * step / total)) / 2, rel_tol=1e-6):
+                    hint = ": warm up first, growing linearly over the first `warmup` steps"
+                elif step >= warmup:
+                    hint = ": the cosine starts at step `warmup` and lasts total - warmup steps"
+                return report(False, f"warmup_cosine(step={step}, lr={lr:g}, warmup={warmup}, "
+                                     f"total={total}) = {got:.4g}, expected {want:.4g}{hint}")
+    return report(True, "warmup_cosine agrees at every step of 3 schedules")
+
+
+# ---------------------------------------------------------------- chapter 5: regularization
+
+def dropout_layer(your_fn: Callable) -> bool:
+    """Check a dropout_layer(X, dropout) that zeroes each entry with probability dropout and
+    scales the kept ones by 1 / (1 - dropout); dropout 1 gives zeros, dropout 0 gives X."""
+    gen = torch.Generator().manual_seed(0)
+    X = torch.rand(100, 100, generator=gen) + 0.5  # no zeros, so a kept entry is never 0
+    for p in [0.5, 0.2, 0.8, 0.0, 1.0]:
+        try:
+            with torch.random.fork_rng(devices=[]):  # leave the notebook's random numbers alone
+                torch.manual_seed(0)
+                got = your_fn(X.clone(), p)
+        except Exception as error:
+            hint = " (when dropout == 1, return torch.zeros_like(X))" if p == 1 else ""
+            return report(False, f"dropout_layer(X, {p}) raised {type(error).__name__}: "
+                                 f"{error}{hint}")
+        if not isinstance(got, torch.Tensor) or got.shape != X.shape:
+            return report(False, f"dropout_layer(X, {p}): {_difference(got, X, (), 0)}")
+        if not torch.isfinite(got).all():
+            return report(False, f"dropout_layer(X, {p}) gave nan or inf (when dropout == 1, "
+                                 f"return torch.zeros_like(X): dividing by 1 - 1 = 0 fails)")
+        kept = got != 0
+        share = kept.float().mean().item()
+        if abs(share - (1 - p)) > 0.03:
+            return report(False, f"dropout_layer(X, {p}) kept {share:.0%} of the entries where "
+                                 f"about {1 - p:.0%} was expected (keep each with probability "
+                                 f"1 - dropout)")
+        if p < 1 and not torch.allclose(got[kept], X[kept] / (1 - p), rtol=1e-5):
+            unscaled = torch.allclose(got[kept], X[kept], rtol=1e-5)
+            hint = (": divide the kept entries by 1 - dropout (inverted dropout), so the "
+                    "expected output stays X") if unscaled else ""
+            return report(False, f"dropout_layer(X, {p}): the kept entries are not "
+                                 f"X / (1 - dropout){hint}")
+    return report(True, "dropout_layer keeps each entry with probability 1 - dropout and "
+                        "scales it by 1 / (1 - dropout)")
+
+
+def l2_penalty(your_fn: Callable) -> bool:
+    """Check an l2_penalty(w) that returns half the sum of the squares of w."""
+    def make_args(gen):
+        rows, cols = (int(v) for v in torch.randint(1, 8, (2,), generator=gen))
+        return (torch.randn(rows, cols, generator=gen),)
+
+    def reference(w):
+        return (w ** 2).sum() / 2
+
+    def yours(w):
+        result = your_fn(w)
+        return torch.as_tensor(float(result)) if isinstance(result, (int, float)) else result
+    return compare(yours, reference, make_args, "l2_penalty")
+
+
+def standardize(your_fn: Callable) -> bool:
+    """Check a standardize(train, test) -> (train_scaled, test_scaled) that subtracts the
+    training set's mean and divides by its standard deviation, for both sets."""
+    gen = torch.Generator().manual_seed(0)
+    train = torch.randn(200, 3, generator=gen) * torch.tensor([1.0, 10.0, 100.0]) + 5
+    test = torch.randn(50, 3, generator=gen) * torch.tensor([1.0, 10.0, 100.0]) + 8  # shifted
+    try:
+        got = your_fn(train.clone(), test.clone())
+    except Exception as error:
+        return report(False, f"standardize raised {type(error).__name__}: {error}")
+    if not (isinstance(got, tuple | list) and len(got) == 2
+            and all(isinstance(t, torch.Tensor) for t in got)):
+        return report(False, "standardize must return two tensors: (train_scaled, test_scaled)")
+    if got[0].shape != train.shape or got[1].shape != test.shape:
+        return report(False, f"standardize returned shapes {tuple(got[0].shape)} and "
+                             f"{tuple(got[1].shape)}, expected {tuple(train.shape)} and "
+                             f"{tuple(test.shape)} (statistics per column: dim=0)")
+
+    def scaled(stats_from, unbiased):
+        mean, std = stats_from.mean(dim=0), stats_from.std(dim=0, correction=int(unbiased))
+        return (train - mean) / std, (test - mean) / std
+
+    def matches(pair):
+        return all(torch.allclose(g.float(), w, atol=1e-4) for g, w in zip(got, pair))
+
+    if any(matches(scaled(train, unbiased)) for unbiased in (True, False)):
+        return report(True, "standardize scales both sets with the training statistics")
+    both = torch.cat([train, test])
+    if any(matches(scaled(both, unbiased)) for unbiased in (True, False)):
+        return report(False, "standardize used statistics of training and test data together: "
+                             "the test set leaked in (use the training set's mean and std only)")
+    if torch.allclose(got[1].float().mean(dim=0), torch.zeros(3), atol=1e-4):
+        return report(False, "standardize scaled the test set with its own mean and std, which "
+                             "hides how it differs (use the training set's mean and std)")
+    return report(False, "standardize: the result is not (X - mean) / std with the training "
+                         "set's mean and standard deviation per column (dim=0)")
+
+
+def pick_lambd(lambd, valid_loss: dict, train_loss: dict | None = None) -> bool:
+    """Check that lambd is the value with the lowest validation loss (valid_loss: λ -> loss)."""
+    best = min(valid_loss, key=valid_loss.get)
+    fix = "best_lambd above"
+    if lambd not in valid_loss:
+        return report(False, f"λ = {lambd!r} is not one of the values tried "
+                             f"({', '.join(f'{v:g}' for v in valid_loss)})", fix=fix)
+    if lambd == best:
+        return report(True, f"λ = {lambd:g} has the lowest validation loss, "
+                            f"{valid_loss[lambd]:.4g}", fix=fix)
+    if train_loss and lambd == min(train_loss, key=train_loss.get):
+        return report(False, f"λ = {lambd:g} has the lowest training loss, but λ is there for "
+                             f"new data: choose by the validation loss", fix=fix)
+    return report(False, f"λ = {lambd:g} has validation loss {valid_loss[lambd]:.4g}; another "
+                         f"value tried has a lower one", fix=fix)

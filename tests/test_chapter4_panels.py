@@ -1,0 +1,112 @@
+"""Chapter 4's two live panels, driven from Python as a learner's release of a control would.
+
+The notebook runs up to the cell that makes `panel` (the Fashion-MNIST one), passing the cell
+that makes `surface_panel` (the race on a surface) on the way."""
+
+from pathlib import Path
+
+import pytest
+from panel_support import run_until_panel
+
+NOTEBOOK = Path(__file__).resolve().parents[1] / "notebooks" / "04_optimizers.ipynb"
+
+
+@pytest.fixture(scope="module")
+def chapter4():
+    panel, ns = run_until_panel(NOTEBOOK)
+    yield ns
+    ns["surface_panel"].close()
+    panel.close()
+
+
+def release(panel, **values):
+    """Set controls one after another, as releases, and wait for the last run's redraw."""
+    for name, value in values.items():
+        panel.controls[name].value = value
+    assert panel.wait(120), "the panel's run did not finish"
+    return panel.history
+
+
+def texts(panel):
+    return [t.get_text() for ax in panel._figure.axes for t in ax.texts]
+
+
+def legend(ax):
+    return [t.get_text() for t in ax.get_legend().get_texts()] if ax.get_legend() else []
+
+
+def test_race_default_run_has_a_labelled_path_for_each_optimizer(chapter4):
+    panel = chapter4["surface_panel"]
+    assert panel.error is None and not panel.history.diverged
+    assert panel.static_png and panel.png
+    race = panel.history.race
+    assert list(race) == ["SGD", "momentum", "Adam"]
+    for run in race.values():
+        assert len(run.trace) == len(run.step_loss) + 1 == 101  # start + 100 steps
+    ax_path, ax_loss = panel._figure.axes[:2]
+    assert legend(ax_loss) == ["SGD", "momentum", "Adam"]
+    assert ax_loss.get_xlabel() == "steps" and ax_path.get_xlabel() == "x₁"
+    assert race["momentum"].step_loss[-1] < race["SGD"].step_loss[-1] / 10  # momentum helps
+    assert "surface valley" in panel.status.value and "learning rate 0.1" in panel.status.value
+
+
+def test_race_says_which_optimizers_diverged_and_recovers(chapter4):
+    panel = chapter4["surface_panel"]
+    history = release(panel, lr=10.0)
+    assert panel.error is None and history.diverged
+    assert history.race["SGD"].diverged and not history.race["Adam"].diverged
+    said = " ".join(texts(panel))
+    assert "SGD, momentum: the loss grew a million-fold" in said and "too large" in said
+    assert len(texts(panel)) == 1, "the divergence is explained once"
+    assert "diverged at step" in panel.status.value
+    history = release(panel, lr=0.1)
+    assert panel.error is None and not history.diverged and not texts(panel)
+
+
+def test_race_every_ticked_optimizer_on_every_surface(chapter4):
+    panel = chapter4["surface_panel"]
+    names = list(panel.controls["optimizers"].options)
+    for surface in ["Rosenbrock", "saddle", "valley"]:
+        history = release(panel, surface=surface, optimizers=tuple(names), lr=0.002)
+        assert panel.error is None
+        assert list(history.race) == names
+        assert all(len(run.trace) >= 2 for run in history.race.values())
+        labels = legend(panel._figure.axes[1])
+        assert [label.split(" (")[0] for label in labels] == names
+    history = release(panel, surface="saddle", optimizers=("SGD", "Adam"), lr=0.01)
+    off_ridge = {name: abs(run.trace[-1][1]) for name, run in history.race.items()}
+    assert off_ridge["Adam"] > 0.3 > 0.05 > off_ridge["SGD"], \
+        "at a small learning rate, Adam leaves the saddle's ridge and SGD hardly does"
+    release(panel, surface="valley", optimizers=("SGD", "momentum", "Adam"))
+
+
+def test_race_with_nothing_ticked_says_so_and_keeps_working(chapter4):
+    panel = chapter4["surface_panel"]
+    release(panel, optimizers=())
+    assert panel.error and "tick at least one optimizer" in panel.error
+    history = release(panel, optimizers=("Adam",))
+    assert panel.error is None and list(history.race) == ["Adam"]
+    release(panel, optimizers=("SGD", "momentum", "Adam"))
+
+
+def test_fashion_default_run_and_a_ghost_labelled_by_optimizer(chapter4):
+    panel = chapter4["panel"]
+    assert panel.error is None and not panel.history.diverged
+    assert panel.history.metrics["test_acc"][-1] > 0.7
+    assert {"optimizer", "lr", "batch_size", "epochs"} <= set(panel.controls)
+    history = release(panel, optimizer="SGD")
+    assert panel.error is None and history.settings["optimizer"] == "SGD"
+    assert [g.settings["optimizer"] for g in panel.ghosts] == ["Adam"]
+    assert "optimizer Adam" in legend(panel._figure.axes[0])
+    assert panel._figure.axes[1].get_ylabel() == "accuracy"
+
+
+def test_fashion_huge_learning_rate_keeps_the_panel_usable(chapter4):
+    panel = chapter4["panel"]
+    history = release(panel, optimizer="Adam", lr=10.0, epochs=2)
+    assert panel.error is None
+    # from the logits, the cross-entropy stays finite: a huge rate gives a high loss, not NaN
+    assert history.diverged or history.epoch_loss[-1] > 1.0
+    history = release(panel, lr=0.01, epochs=5)
+    assert panel.error is None and not history.diverged
+    assert history.metrics["test_acc"][-1] > 0.7
