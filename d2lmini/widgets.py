@@ -25,10 +25,11 @@ import threading
 import time
 import traceback
 from collections.abc import Callable, Sequence
-from contextlib import nullcontext
+from contextlib import contextmanager, nullcontext
 
 import ipywidgets as widgets
 import numpy as np
+import torch
 from matplotlib import rc_context, rcParams
 from matplotlib.figure import Figure
 from matplotlib.font_manager import FontProperties
@@ -364,7 +365,8 @@ class LivePanel:
         start = time.perf_counter()
         self._show(generation, line=self._line(settings, "training…"))
         try:
-            with watch(self._watcher(settings, generation, start)) if stream else nullcontext():
+            with (watch(self._watcher(settings, generation, start)) if stream else nullcontext(),
+                  _one_torch_thread()):
                 history = self.train(**settings)
             if not isinstance(history, History):
                 raise TypeError(f"the train function must return a d2lmini History, "
@@ -480,6 +482,26 @@ class LivePanel:
             metadata["image/png"] = {"width": width // style.DENSITY,
                                      "height": height // style.DENSITY}
         return data, metadata
+
+
+@contextmanager
+def _one_torch_thread():
+    """Outside the main thread, train with one torch thread, then restore the count.
+
+    A panel's models are small, and from a thread of its own torch's default thread count made
+    them slower, not faster: chapter 5's default run took 3.3 s with 2 threads on 2 cores and
+    1.9 s with 1 (chapters 1-4: the same either way). The main thread (Colab's mode) is left
+    as it is.
+    """
+    if threading.current_thread() is threading.main_thread():
+        yield
+        return
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(threads)
 
 
 def _error_text(error: BaseException) -> str:

@@ -532,3 +532,24 @@ def test_a_legend_lists_each_series_once_however_many_redraws():
     (ax,) = panel._figure.axes
     assert [t.get_text() for t in ax.get_legend().get_texts()] == ["true", "learned"]
     assert len(ax.patches) == 4
+
+
+@pytest.mark.parametrize("background", MODES)
+def test_a_run_in_the_panels_thread_uses_one_torch_thread_then_restores_the_count(background):
+    seen = []
+
+    def train(**values):
+        seen.append(torch.get_num_threads())
+        return linreg_train(**values)
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(2)
+    try:
+        panel = make_panel(train, background=background)
+        set_and_wait(panel, "lr", 0.05)
+        # the default run trains in the cell that makes the panel (the main thread)
+        assert seen == [2, 1 if background else 2]
+        assert torch.get_num_threads() == 2
+        panel.close()
+    finally:
+        torch.set_num_threads(before)
