@@ -9,19 +9,12 @@
 
 import torch
 
-from .validate import check_number
-
-
-def _check_tensor(value, name: str) -> None:
-    """Raise ValueError unless value is a torch tensor."""
-    if not isinstance(value, torch.Tensor):
-        raise ValueError(f"{name} must be a torch tensor, got {type(value).__name__} "
-                         f"(use torch.as_tensor({name}))")
+from .validate import check_number, check_tensor
 
 
 def dropout_layer(X: torch.Tensor, dropout: float) -> torch.Tensor:
     """Zero each entry of X with probability dropout; scale the rest by 1 / (1 - dropout)."""
-    _check_tensor(X, "X")
+    check_tensor(X, "X")
     check_number(dropout, "dropout", 0, 1, high_open=False)
     if dropout == 1:
         return torch.zeros_like(X)  # every unit dropped (and no division by 1 - 1 = 0)
@@ -31,11 +24,11 @@ def dropout_layer(X: torch.Tensor, dropout: float) -> torch.Tensor:
 
 def l2_penalty(w: torch.Tensor) -> torch.Tensor:
     """Half the sum of the squares of w (the weight-decay penalty)."""
-    _check_tensor(w, "w")
+    check_tensor(w, "w")
     return (w ** 2).sum() / 2
 
 
 def l1_penalty(w: torch.Tensor) -> torch.Tensor:
     """The sum of the absolute values of w (the lasso penalty)."""
-    _check_tensor(w, "w")
+    check_tensor(w, "w")
     return w.abs().sum()

@@ -87,6 +87,13 @@ def check_noise(noise: float) -> None:
                          f"a finite number >= 0 (try 0.01), got {noise!r}")
 
 
+def check_tensor(value, name: str) -> None:
+    """Raise ValueError unless value is a torch tensor."""
+    if not isinstance(value, torch.Tensor):
+        raise ValueError(f"{name} must be a torch tensor, got {type(value).__name__} "
+                         f"(use torch.as_tensor({name}))")
+
+
 def check_no_nan(X: torch.Tensor, name: str = "X") -> None:
     """Raise NonFiniteError if X holds NaN or +inf (softmax would return NaN for that row)."""
     bad = torch.isnan(X).logical_or_(torch.isposinf(X))
