@@ -5,6 +5,7 @@ A live panel draws its current run bold with the axes fitted to it, and up to a 
 clipped to the current run's axes. Names are shown in words, from one table (`words`).
 """
 
+import hashlib
 import io
 import math
 import textwrap
@@ -22,6 +23,8 @@ THIS_RUN = "C0"  # the current run, in every plot
 GHOST_COLORS = ("C1", "C2", "C4", "C5", "C6", "C8")  # earlier runs, newest first (C3: messages)
 RAW = {"alpha": 0.25, "linewidth": 1.0}  # the unsmoothed per-step loss, behind its average
 GHOST = {"alpha": 0.75, "linewidth": 1.5}
+BACKGROUND = "background"  # an artist whose gid starts with this: a live panel's background
+_CONTOURS: dict[str, list] = {}  # contour lines of the surfaces drawn last, by what they show
 
 # names of settings and metrics, in words (status line, legends); SHORT ones label ghosts
 NAMES = {"lr": "learning rate", "batch_size": "batch size", "epochs": "epochs",
@@ -86,11 +89,9 @@ def ema(values: Sequence[float], beta: float = 0.9) -> list[float]:
 def figure_png(fig: Figure, dpi: float | None = None) -> bytes:
     """Render a Figure to PNG bytes, by default at twice the density it is shown at.
 
-    Works without pyplot, from any thread. The image is stored with a palette of at most 256
-    colours (plenty for a plot): a third of the bytes, encoded in half the time.
+    Works without pyplot, from any thread.
     """
     from matplotlib.backends.backend_agg import FigureCanvasAgg
-    from PIL import Image
 
     dpi, shown_dpi = dpi or DENSITY * DISPLAY_DPI, fig.dpi
     if dpi != shown_dpi:
@@ -100,15 +101,23 @@ def figure_png(fig: Figure, dpi: float | None = None) -> bytes:
         # reused by the next redraw (a new canvas measures every tick label again: ~30% slower)
         canvas = fig.canvas if isinstance(fig.canvas, FigureCanvasAgg) else FigureCanvasAgg(fig)
         canvas.draw()
-        image = Image.frombuffer("RGBA", canvas.get_width_height(), canvas.buffer_rgba(),
-                                 "raw", "RGBA", 0, 1)
-        buffer = io.BytesIO()
-        # the fastest zlib level: ~10 ms less per redraw for a PNG ~5% larger
-        image.quantize(256, method=Image.Quantize.FASTOCTREE).save(buffer, format="png",
-                                                                   compress_level=1)
+        return canvas_png(canvas)
     finally:
         if dpi != shown_dpi:
             fig.set_dpi(shown_dpi)
+
+
+def canvas_png(canvas) -> bytes:
+    """What an Agg canvas has drawn, as PNG bytes with a palette of at most 256 colours
+    (plenty for a plot): a third of the bytes, encoded in half the time."""
+    from PIL import Image
+
+    image = Image.frombuffer("RGBA", canvas.get_width_height(), canvas.buffer_rgba(),
+                             "raw", "RGBA", 0, 1)
+    buffer = io.BytesIO()
+    # the fastest zlib level: ~10 ms less per redraw for a PNG ~5% larger
+    image.quantize(256, method=Image.Quantize.FASTOCTREE).save(buffer, format="png",
+                                                               compress_level=1)
     return buffer.getvalue()
 
 
@@ -180,16 +189,30 @@ def _beta(x: Sequence[float]) -> float:
 
 def _loss_range(history: History, raw: list[float], smoothed: list[float],
                 ghosts: Sequence[History]) -> tuple[float, float]:
-    """Log-axis limits fitted to this run; a diverging run gets room to leave through the top."""
+    """Log-axis limits fitted to this run, on round 1-2-5 values; a diverging run gets room to
+    leave through the top. Round limits keep the axes still while a slider moves a little
+    (and a live panel need not draw them again: redraw.py)."""
     values = [v for v in smoothed if v > 0]
     if values:
-        low, high = min(values) / 2, max(values) * 2
+        low, high = min(values) / 1.5, max(values) * 1.5
         if history.diverged:  # where it started, and room to see it take off
             high = 10 * raw[0]
     else:  # nothing finite to fit: the earlier runs, if any
         values = [v for g in ghosts for v in _steps(g)[1] if v > 0] or [0.1, 10.0]
-        low, high = min(values) / 2, max(values) * 2
+        low, high = min(values) / 1.5, max(values) * 1.5
+    low, high = _round_125(low, down=True), _round_125(high, down=False)
     return low, max(high, low * 10)
+
+
+def _round_125(value: float, down: bool) -> float:
+    """The nearest of ..., 0.1, 0.2, 0.5, 1, 2, 5, 10, ... below (or above) value."""
+    if not 0 < value < math.inf:
+        return value
+    decade = 10.0 ** math.floor(math.log10(value))
+    steps = [decade * m for m in (1, 2, 5, 10)]
+    if down:
+        return max(s for s in steps if s <= value * (1 + 1e-9))
+    return min(s for s in steps if s >= value * (1 - 1e-9))
 
 
 def _say_where_it_left(ax: Axes, history: History, x: list[float], smoothed: list[float],
@@ -260,14 +283,34 @@ def _epochs(values: Sequence[float]) -> list[int]:
 def plot_contour(ax: Axes, loss: Callable[[np.ndarray, np.ndarray], np.ndarray],
                  xlim: tuple[float, float], ylim: tuple[float, float],
                  levels: int = 20, n: int = 60) -> None:
-    """Draw contour lines of loss(W1, W2) over a grid (log-spaced levels)."""
+    """Draw contour lines of loss(W1, W2) over a grid (log-spaced levels).
+
+    The lines of a surface are computed once and kept, and tagged as background: a live panel
+    draws them again only when the surface or its limits change (redraw.py).
+    """
+    from contourpy import contour_generator
+    from matplotlib import colormaps
+    from matplotlib.collections import LineCollection
+
     w1, w2 = np.meshgrid(np.linspace(*xlim, n), np.linspace(*ylim, n))
-    z = loss(w1, w2)
-    low, span = float(z.min()), float(z.max() - z.min())
-    # log-spaced above the minimum: rings close to it, and still some far out
-    steps = np.geomspace(span * 1e-3, span, levels) if span > 0 else [1.0]
-    ax.contour(w1, w2, z, levels=low + np.asarray(steps), cmap="viridis", linewidths=0.8,
-               alpha=0.6)
+    z = np.asarray(loss(w1, w2), dtype=float)
+    key = hashlib.blake2b(z.tobytes() + repr((xlim, ylim, levels)).encode(),
+                          digest_size=8).hexdigest()  # what the lines show
+    if key not in _CONTOURS:
+        low, span = float(z.min()), float(z.max() - z.min())
+        # log-spaced above the minimum: rings close to it, and still some far out
+        heights = low + (np.geomspace(span * 1e-3, span, levels) if span > 0 else np.ones(1))
+        shade = (heights - heights[0]) / max(heights[-1] - heights[0], 1e-300)
+        lines = contour_generator(w1, w2, z, line_type="Separate")
+        _CONTOURS[key] = [(line, colormaps["viridis"](s)) for h, s in zip(heights, shade)
+                          for line in lines.lines(h)]
+        while len(_CONTOURS) > 16:  # the surfaces drawn last
+            del _CONTOURS[next(iter(_CONTOURS))]
+    segments = _CONTOURS[key]
+    ax.add_collection(LineCollection([line for line, _ in segments],
+                                     colors=[color for _, color in segments], linewidths=0.8,
+                                     alpha=0.6, gid=f"{BACKGROUND} contour {key}"),
+                      autolim=False)
     ax.set(xlim=xlim, ylim=ylim, xlabel="w₁", ylabel="w₂")  # not "$w_1$": mathtext is slow
     _few_ticks(ax.xaxis)
     _few_ticks(ax.yaxis)

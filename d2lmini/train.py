@@ -133,31 +133,37 @@ def _run(history: History, net, loss, updater, batches, evaluate, record, bar,
          callbacks) -> None:
     """The epochs of train(); returns early when the loss is no longer finite."""
     is_optimizer = isinstance(updater, torch.optim.Optimizer)
+    every = None  # steps between reading losses back, known from the first loss's device
     for epoch in range(history.epochs):
         if isinstance(net, torch.nn.Module):
             net.train()  # evaluate() may have switched it to eval mode
         first = len(history.step_loss)
-        pending = []  # (loss, examples, X, y) of steps whose loss was not read back yet
+        pending = []  # (summed loss, its size, n, X, y) of steps whose loss was not read back yet
         for X, y in batches:
+            n = len(X)
             try:
                 l = loss(net(X), y)
                 if is_optimizer:
                     updater.zero_grad()
-                    l.mean().backward()
+                    objective = l.mean()
+                    objective.backward()
                     updater.step()
                 else:
-                    l.sum().backward()
-                    updater(len(X))
+                    objective = l.sum()
+                    objective.backward()
+                    updater(n)
             except NonFiniteError:  # e.g. softmax was given NaN: the weights have diverged
                 if not _flush(history, pending, callbacks):  # then this step is the first
-                    pending.append((torch.tensor(math.nan), len(X), X, y))
+                    pending.append((torch.tensor(math.nan), 1, n, X, y))
                     _flush(history, pending, callbacks)
                 return
-            pending.append((l.detach().mean(), len(X), X, y))
+            # the step's mean loss is objective / size: read back later, in one go on a GPU
+            pending.append((objective.detach(), 1 if is_optimizer else l.numel(), n, X, y))
             if record is not None:
                 history.trace.append(record())
             bar.update()
-            if len(pending) >= _steps_between_checks(l):
+            every = every or _steps_between_checks(l)
+            if len(pending) >= every:
                 if _flush(history, pending, callbacks):
                     return
         if _flush(history, pending, callbacks):
@@ -181,9 +187,13 @@ def _flush(history: History, pending: list, callbacks) -> bool:
     """Move pending losses into history up to the first non-finite one; True if there was one."""
     if not pending:
         return False
-    values = torch.stack([p[0].float() for p in pending]).tolist()  # one wait for the GPU
+    if len(pending) == 1:  # on the CPU: reading one number back costs nothing
+        sums = [pending[0][0].item()]
+    else:  # on a GPU: one wait for all of them
+        sums = torch.stack([p[0].float() for p in pending]).tolist()
     diverged = False
-    for value, (_, n, X, y) in zip(values, pending):
+    for total, (_, size, n, X, y) in zip(sums, pending):
+        value = total / size
         history.step_loss.append(value)
         history.step_examples.append(n)
         if not math.isfinite(value):

@@ -28,14 +28,13 @@ from collections.abc import Callable, Sequence
 from contextlib import contextmanager, nullcontext
 
 import ipywidgets as widgets
-import numpy as np
 import torch
-from matplotlib import rc_context, rcParams
+from matplotlib import rc_context
 from matplotlib.figure import Figure
-from matplotlib.font_manager import FontProperties
 
 from . import style
-from .plot import describe, figure_png, number, words
+from .plot import describe, number, words
+from .redraw import ReusedFigure, new_figure
 from .train import History, watch
 
 TrainFn = Callable[..., History]
@@ -115,83 +114,6 @@ def _selection(description: str, options: list, value) -> widgets.SelectionSlide
     """A slider over the given values, each shown as people write it."""
     return widgets.SelectionSlider(options=[(number(v), v) for v in options], value=value,
                                    description=description)
-
-
-# ------------------------------------------------------------------------------ figure
-
-class ReusedFigure(Figure):
-    """A Figure whose subplots() hands back its earlier axes, emptied, for the same grid.
-
-    Building axes (ticks, tick labels, fonts) is about half the cost of a redraw, so the panel
-    reuses them. A draw function sets its limits, scales and titles again on every call anyway.
-    """
-
-    def subplots(self, *args, **kwargs):
-        """Like Figure.subplots, but the same grid gives the same (emptied) axes."""
-        grid = repr((args, sorted(kwargs.items())))
-        if grid != self._grid:
-            self.clear()
-            # titles at a fixed height: placing them around the axes' decorations costs ~5 ms
-            with rc_context({"axes.titley": 1.0}):
-                self._grid, self._grid_axes = grid, super().subplots(*args, **kwargs)
-            return self._grid_axes
-        for ax in self.axes:
-            _empty(ax)
-        return self._grid_axes
-
-    def start(self) -> None:
-        """Get ready for a draw: drop the axes that subplots() did not make."""
-        if self._grid is None:
-            self.clear()
-            return
-        kept = list(np.atleast_1d(self._grid_axes).flat)
-        for ax in self.axes:
-            if ax not in kept:  # added by the last draw (a twin axis, a colorbar)
-                ax.remove()
-
-    def clear(self, keep_observers: bool = False) -> None:
-        """Remove everything, the remembered grid too, but keep the margins."""
-        params = getattr(self, "subplotpars", None)  # None while Figure.__init__ runs
-        names = ("left", "right", "bottom", "top", "wspace") if params is not None else ()
-        margins = {name: getattr(params, name) for name in names}
-        super().clear(keep_observers)  # this also resets the margins to rcParams' defaults
-        self.subplots_adjust(**margins)
-        self._grid = None
-
-
-def _empty(ax) -> None:
-    """Remove what was drawn on ax and let its limits follow the next data again."""
-    for container in [*ax.containers]:  # bar groups: else the legend lists them again
-        container.remove()
-    for artist in [*ax.lines, *ax.collections, *ax.texts, *ax.patches, *ax.images,
-                   *ax.artists, *ax.tables]:
-        artist.remove()
-    if ax.get_legend() is not None:
-        ax.get_legend().remove()
-    ax.set_title("")
-    ax.relim()
-    ax.set_autoscale_on(True)
-
-
-def new_figure(width: float, height: float, figure_class: type = Figure) -> Figure:
-    """A Figure with fixed margins, sized for the current style's type: room for tick labels,
-    axis labels and titles (fixed, because an automatic layout doubles the time to draw)."""
-    def points(name: str) -> float:
-        return FontProperties(size=rcParams[name]).get_size_in_points()
-
-    tick, label, title = points("ytick.labelsize"), points("axes.labelsize"), points(
-        "axes.titlesize")
-    left = (3.6 * tick + 1.4 * label + 10) / 72  # inches: "0.0001", the axis label, padding
-    bottom = (1.5 * tick + 1.4 * label + 8) / 72
-    top = (1.6 * title + 4) / 72
-    right = 0.25
-    gap = left + 0.1  # between two axes side by side: the right one's tick labels and label
-    axes_width = (width - left - right - gap) / 2
-    fig = figure_class(figsize=(width, height), layout="none",
-                       dpi=style.DENSITY * style.DISPLAY_DPI)  # drawn as it will be saved
-    fig.subplots_adjust(left=left / width, right=1 - right / width, bottom=bottom / height,
-                        top=1 - top / height, wspace=gap / axes_width)
-    return fig
 
 
 # ------------------------------------------------------------------------------ the panel
@@ -447,7 +369,7 @@ class LivePanel:
         with _DRAWING, rc_context(self._rc):
             self._figure.start()
             self.draw(self._figure, history, ghosts)
-            return figure_png(self._figure)
+            return self._figure.png()
 
     def _show(self, generation: int, png: bytes | None = None, line: str | None = None) -> bool:
         """Show a figure and/or status line, unless newer settings came meanwhile."""

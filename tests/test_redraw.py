@@ -1,0 +1,114 @@
+"""The panel's figure redraws only what changed, and looks exactly as if it drew everything."""
+
+import io
+
+import numpy as np
+import pytest
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+from PIL import Image
+
+from d2lmini import plot
+from d2lmini.redraw import ReusedFigure, new_figure
+from d2lmini.train import History
+
+
+def pixels(png: bytes) -> np.ndarray:
+    return np.asarray(Image.open(io.BytesIO(png)).convert("RGBA"), dtype=int)[..., :3]
+
+
+def full_draw(fig) -> np.ndarray:
+    """The same figure drawn whole, as figure_png does: what png() must match."""
+    return pixels(plot.figure_png(fig, dpi=fig.dpi))
+
+
+def differing(a: np.ndarray, b: np.ndarray) -> float:
+    """The fraction of pixels that differ visibly."""
+    return float((np.abs(a - b).sum(axis=-1) > 60).mean())
+
+
+def run(losses, lr):
+    return History(step_loss=losses, step_examples=[10] * len(losses), epochs=2,
+                   epoch_size=10 * len(losses) // 2, settings={"lr": lr})
+
+
+def falling(rate):
+    """A loss that falls from 5 to a floor of 0.35 (the noise floor of a real run)."""
+    return [max(5.0 * rate**i, 0.35) for i in range(20)]
+
+
+def draw(fig, history, ghosts, title="loss of each minibatch"):
+    ax_loss, ax_path = fig.subplots(1, 2)
+    plot.plot_loss(ax_loss, history, ghosts)
+    ax_loss.set_title(title)
+    plot.plot_contour(ax_path, lambda a, b: a**2 + 4 * b**2, (-2, 2), (-1, 1))
+    plot.plot_path(ax_path, [(1.5, 0.8), (0.5, 0.2), (0.1, 0.0)])
+
+
+@pytest.fixture
+def counted(monkeypatch):
+    """How many times a whole figure was drawn."""
+    calls = []
+    draw_all = FigureCanvasAgg.draw
+    monkeypatch.setattr(FigureCanvasAgg, "draw", lambda self: calls.append(1) or draw_all(self))
+    return calls
+
+
+def test_a_redraw_on_the_same_background_draws_only_the_curves_and_looks_the_same(counted):
+    fig = new_figure(8, 3, ReusedFigure)
+    first, second = run(falling(0.7), 0.1), run(falling(0.8), 0.2)
+    draw(fig, first, [])
+    fig.png()
+    assert len(counted) == 1
+    fig.start()
+    draw(fig, second, [first])  # same limits (round values), a ghost and a legend more
+    fast = pixels(fig.png())
+    assert len(counted) == 1  # the background's pixels were reused
+    assert differing(fast, full_draw(fig)) < 0.002  # only where a curve crosses a spine
+
+
+@pytest.mark.parametrize("change", ["limits", "title", "surface"])
+def test_a_background_that_changed_is_drawn_again(counted, change):
+    fig = new_figure(8, 3, ReusedFigure)
+    history = run([4.0 * 0.9**i for i in range(20)], 0.1)
+    draw(fig, history, [])
+    before = pixels(fig.png())
+    fig.start()
+    if change == "limits":  # a run that ends much lower: other limits and tick labels
+        draw(fig, run([4.0 * 0.5**i for i in range(20)], 0.5), [])
+    elif change == "title":
+        draw(fig, history, [], title="another title")
+    else:
+        draw(fig, history, [])
+        ax = fig.axes[1]
+        ax.collections[0].remove()
+        plot.plot_contour(ax, lambda a, b: 4 * a**2 + b**2, (-2, 2), (-1, 1))
+    after = pixels(fig.png())
+    assert len(counted) == 2
+    assert differing(after, full_draw(fig)) < 0.002
+    assert differing(after, before) > 0.0005
+
+
+def test_contour_lines_are_computed_once_per_surface_and_tagged_as_background():
+    fig = new_figure(8, 3, ReusedFigure)
+    ax = fig.subplots()
+    plot.plot_contour(ax, lambda a, b: a**2 + b**2, (-1, 1), (-1, 1))
+    plot.plot_contour(ax, lambda a, b: b**2 + a**2, (-1, 1), (-1, 1))  # the same values
+    plot.plot_contour(ax, lambda a, b: a**2 + 2 * b**2, (-1, 1), (-1, 1))
+    plot.plot_contour(ax, lambda a, b: a**2 + b**2, (-1, 2), (-1, 1))  # other limits
+    gids = [c.get_gid() for c in ax.collections]
+    assert all(gid.startswith(plot.BACKGROUND) for gid in gids)
+    assert gids[0] == gids[1] and len(set(gids)) == 3
+    assert ax.collections[0].get_segments()[0] is ax.collections[1].get_segments()[0] or \
+        np.array_equal(ax.collections[0].get_segments()[0], ax.collections[1].get_segments()[0])
+
+
+def test_loss_limits_are_round_so_that_nearby_runs_share_them():
+    assert [plot._round_125(v, down=True) for v in (0.03, 0.07, 1.0, 3.9)] == [0.02, 0.05, 1, 2]
+    assert [plot._round_125(v, down=False) for v in (0.03, 0.07, 1.0, 3.9)] == [0.05, 0.1, 1, 5]
+    limits = set()
+    for rate in (0.7, 0.75, 0.8):  # faster or slower to the same floor
+        fig = new_figure(4, 3)
+        ax = fig.subplots()
+        plot.plot_loss(ax, run(falling(rate), rate))
+        limits.add(ax.get_ylim())
+    assert len(limits) == 1
