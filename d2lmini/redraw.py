@@ -31,6 +31,9 @@ class ReusedFigure(Figure):
 
     Building axes (ticks, tick labels, fonts) is about half the cost of a redraw, so the panel
     reuses them. A draw function sets its limits, scales and titles again on every call anyway.
+    What png() compares is listed in _look; anything else about an axes' frame (a spine's
+    colour, the grid on or off) is taken to stay as it was: a draw function that changes it
+    from one run to the next calls fig.clear() first, and gets new axes.
     """
 
     def subplots(self, *args, **kwargs):

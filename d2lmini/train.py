@@ -187,7 +187,7 @@ def _flush(history: History, pending: list, callbacks) -> bool:
     """Move pending losses into history up to the first non-finite one; True if there was one."""
     if not pending:
         return False
-    if len(pending) == 1:  # on the CPU: reading one number back costs nothing
+    if len(pending) == 1:  # one number (every step on the CPU): read it directly
         sums = [pending[0][0].item()]
     else:  # on a GPU: one wait for all of them
         sums = torch.stack([p[0].float() for p in pending]).tolist()

@@ -98,8 +98,8 @@ def test_contour_lines_are_computed_once_per_surface_and_tagged_as_background():
     gids = [c.get_gid() for c in ax.collections]
     assert all(gid.startswith(plot.BACKGROUND) for gid in gids)
     assert gids[0] == gids[1] and len(set(gids)) == 3
-    assert ax.collections[0].get_segments()[0] is ax.collections[1].get_segments()[0] or \
-        np.array_equal(ax.collections[0].get_segments()[0], ax.collections[1].get_segments()[0])
+    assert all(np.array_equal(a, b) for a, b in zip(ax.collections[0].get_segments(),
+                                                     ax.collections[1].get_segments()))
 
 
 def test_loss_limits_are_round_so_that_nearby_runs_share_them():
