@@ -406,6 +406,10 @@ class LivePanel:
         return data, metadata
 
 
+_TORCH_THREADS = {"runs": 0, "count": 1}  # runs now in panels' threads; the count found
+_TORCH_THREADS_LOCK = threading.Lock()
+
+
 @contextmanager
 def _one_torch_thread():
     """Outside the main thread, train with one torch thread, then restore the count.
@@ -413,17 +417,24 @@ def _one_torch_thread():
     A panel's models are small, and from a thread of its own torch's default thread count made
     them slower, not faster: chapter 5's default run took 3.3 s with 2 threads on 2 cores and
     1.9 s with 1 (chapters 1-4: the same either way). The main thread (Colab's mode) is left
-    as it is.
+    as it is. The count is one per process, so with runs of two panels overlapping, the first
+    to start keeps the count it found and the last to end puts it back.
     """
     if threading.current_thread() is threading.main_thread():
         yield
         return
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
+    with _TORCH_THREADS_LOCK:
+        if _TORCH_THREADS["runs"] == 0:
+            _TORCH_THREADS["count"] = torch.get_num_threads()
+        _TORCH_THREADS["runs"] += 1
+        torch.set_num_threads(1)
     try:
         yield
     finally:
-        torch.set_num_threads(threads)
+        with _TORCH_THREADS_LOCK:
+            _TORCH_THREADS["runs"] -= 1
+            if _TORCH_THREADS["runs"] == 0:
+                torch.set_num_threads(_TORCH_THREADS["count"])
 
 
 def _error_text(error: BaseException) -> str:

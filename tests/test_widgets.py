@@ -553,3 +553,45 @@ def test_a_run_in_the_panels_thread_uses_one_torch_thread_then_restores_the_coun
         panel.close()
     finally:
         torch.set_num_threads(before)
+
+
+
+def threads_seen_by_a_new_thread() -> int:
+    """torch's thread count as a thread started now sees it (the process-wide setting)."""
+    seen = []
+    probe = threading.Thread(target=lambda: seen.append(torch.get_num_threads()))
+    probe.start()
+    probe.join(5)
+    return seen[0]
+
+
+def test_overlapping_runs_in_two_panels_threads_restore_the_count_the_first_one_found():
+    """torch's thread count is one per process: the last run to end restores it, not each."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(2)
+    first_in, second_in, first_out = (threading.Event() for _ in range(3))
+    during = []
+
+    def first():
+        with widgets._one_torch_thread():
+            first_in.set()
+            second_in.wait(5)
+        first_out.set()
+
+    def second():
+        first_in.wait(5)
+        with widgets._one_torch_thread():
+            second_in.set()
+            first_out.wait(5)  # the first run ends while this one still trains
+            during.append(threads_seen_by_a_new_thread())
+
+    try:
+        threads = [threading.Thread(target=first), threading.Thread(target=second)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(10)
+        assert during == [1]  # still one thread while a run goes on
+        assert threads_seen_by_a_new_thread() == 2  # and the count found, once both ended
+    finally:
+        torch.set_num_threads(before)
