@@ -1,13 +1,14 @@
 """The panel's figure redraws only what changed, and looks exactly as if it drew everything."""
 
 import io
+import zlib
 
 import numpy as np
 import pytest
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from PIL import Image
 
-from d2lmini import plot
+from d2lmini import plot, redraw
 from d2lmini.redraw import ReusedFigure, new_figure
 from d2lmini.train import History
 
@@ -86,6 +87,30 @@ def test_a_background_that_changed_is_drawn_again(counted, change):
     assert len(counted) == 2
     assert differing(after, full_draw(fig)) < 0.002
     assert differing(after, before) > 0.0005
+
+
+def test_the_png_shows_the_same_pixels_whether_isal_or_zlib_compresses_it(monkeypatch):
+    """isal (the lab and test extras) where it is installed, the standard zlib elsewhere
+    (Colab): other bytes, the same picture, and each the picture of a full draw."""
+    fig = new_figure(8, 3, ReusedFigure)
+    first, second = run(falling(0.7), 0.1), run(falling(0.8), 0.2)
+    draw(fig, first, [])
+    fig.png()
+    fig.start()
+    draw(fig, second, [first])
+    fast = fig.png()
+    monkeypatch.setattr(redraw, "compress", zlib.compress)
+    fig.start()
+    draw(fig, second, [first])
+    plain = fig.png()
+    assert np.array_equal(pixels(fast), pixels(plain))
+    assert differing(pixels(plain), full_draw(fig)) < 0.002
+    assert Image.open(io.BytesIO(plain)).mode == "P"  # 256 colours: a third of the bytes
+
+
+def test_isal_compresses_the_png_where_it_is_installed():
+    pytest.importorskip("isal")  # the test extra installs it where it has wheels
+    assert redraw.compress.__module__.startswith("isal")
 
 
 def test_contour_lines_are_computed_once_per_surface_and_tagged_as_background():
