@@ -8,6 +8,8 @@ from torch.utils import data
 from .device import try_gpu
 from .validate import check_batches_data, check_finite, check_noise, check_positive_int
 
+CHUNK_BYTES = 4 << 20  # Batches gathers up to this many bytes of examples at a time
+
 
 def synthetic_data(w, b: float, num_examples: int, noise: float = 0.01,
                    device: torch.device | None = None) -> tuple[torch.Tensor, torch.Tensor]:
@@ -25,7 +27,8 @@ def synthetic_data(w, b: float, num_examples: int, noise: float = 0.01,
 
 
 class Batches:
-    """Minibatches (X[idx], y[idx]) cut by index from tensors that stay on their device.
+    """Minibatches (X[idx], y[idx]) cut by index from tensors that stay on their device: the
+    examples of several batches are gathered at once (up to CHUNK_BYTES), then split.
 
     Iterate it once per epoch. The last batch holds what is left over (fewer than
     batch_size examples) unless drop_last=True. shuffle=True draws a new order each
@@ -48,17 +51,25 @@ class Batches:
         return n // b if self.drop_last else -(-n // b)
 
     def __iter__(self) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
-        n = len(self.features)
+        end = len(self) * self.batch_size  # past the last example kept; slicing stops at n
+        order = None
         if self.shuffle:
-            order = torch.randperm(n, generator=self.generator, device="cpu")
+            order = torch.randperm(len(self.features), generator=self.generator, device="cpu")
             order = order.to(self.features.device)
-        for start in range(0, len(self) * self.batch_size, self.batch_size):
-            if self.shuffle:
-                idx = order[start:start + self.batch_size]
-                yield self.features[idx], self.labels[idx]
+        # gather the rows of several batches at once and cut them into views: one index
+        # operation per chunk instead of one per batch (for small batches, half the time)
+        size = self.batch_size * max(1, CHUNK_BYTES // (self.batch_size * self._row_bytes()))
+        for start in range(0, end, size):
+            stop = min(start + size, end)
+            if order is None:
+                X, y = self.features[start:stop], self.labels[start:stop]
             else:
-                yield (self.features[start:start + self.batch_size],
-                       self.labels[start:start + self.batch_size])
+                X, y = self.features[order[start:stop]], self.labels[order[start:stop]]
+            yield from zip(X.split(self.batch_size), y.split(self.batch_size))
+
+    def _row_bytes(self) -> int:
+        """Bytes of one example: its features and its label."""
+        return sum(t[:1].numel() * t.element_size() for t in (self.features, self.labels)) or 1
 
 
 def data_iter(batch_size: int, features: torch.Tensor,

@@ -2,7 +2,9 @@
 
 A live panel draws its current run bold with the axes fitted to it, and up to a few earlier runs
 ("ghosts") thinner, each in its own colour, labelled by what differed ("lr 0.3", "batch 8") and
-clipped to the current run's axes. Names are shown in words, from one table (`words`).
+clipped to the current run's axes. In a figure of its own, plot_loss labels the runs in a
+legend; a live panel lists them above its figure instead (`runs_keyed`), in the same words and
+colours, for both of its plots at once. Names are shown in words, from one table (`words`).
 """
 
 import hashlib
@@ -76,6 +78,17 @@ def difference(run: History, current: History) -> str:
     return " · ".join(parts) or "same settings"
 
 
+def run_label(run: History, current: History) -> str:
+    """How an earlier run is labelled next to the current one: 'lr 10 (diverged)'."""
+    return difference(run, current) + (" (diverged)" if run.diverged else "")
+
+
+def runs_keyed(ax: Axes) -> bool:
+    """True when ax's figure belongs to a live panel, which lists the runs above the figure
+    (a legend of them took a third of each redraw, and could hide a curve)."""
+    return getattr(ax.figure, "run_key", None) is not None
+
+
 def ema(values: Sequence[float], beta: float = 0.9) -> list[float]:
     """Exponential moving average s_i = beta * s_(i-1) + (1 - beta) * v_i, starting at v_0."""
     if not 0 <= beta < 1:
@@ -134,9 +147,8 @@ def plot_loss(ax: Axes, history: History, ghosts: Sequence[History] = (),
         ax.plot(x, raw, color=THIS_RUN, **RAW)
     for old, color in zip(reversed(ghosts), GHOST_COLORS):
         old_x, old_raw = _steps(old)
-        label = difference(old, history) + (" (diverged)" if old.diverged else "")
         ax.plot(old_x, _smooth(old_raw, smooth if smooth is not None else _beta(old_x)),
-                color=color, label=label, **GHOST)
+                color=color, label=run_label(old, history), **GHOST)
     ax.plot(x, smoothed, "o-" if len(x) <= 20 else "-", color=THIS_RUN, label="this run",
             markersize=4)  # a few steps (a full batch, an early divergence): each one a dot
     ax.set(xlabel="epochs", ylabel="loss", yscale="log")
@@ -155,7 +167,11 @@ def plot_loss(ax: Axes, history: History, ghosts: Sequence[History] = (),
     if history.diverged:  # the message at the top, the legend below it
         legend = "lower left" if _say_where_it_left(ax, history, x, smoothed, high) \
             else "lower right"
-    if ghosts:  # a legend only when there is more than one run to tell apart
+    if ghosts and runs_keyed(ax):  # a live panel's key: (label, colour, alpha), this run first
+        lines = ax.get_legend_handles_labels()[0]
+        ax.figure.run_key[:] = [(line.get_label(), line.get_color(), line.get_alpha() or 1.0)
+                                for line in lines[-1:] + lines[:-1]]
+    elif ghosts:  # a legend only when there are runs to tell apart
         ax.legend(loc=legend)
 
 

@@ -30,6 +30,7 @@ from contextlib import contextmanager, nullcontext
 import ipywidgets as widgets
 import torch
 from matplotlib import rc_context
+from matplotlib.colors import to_hex
 from matplotlib.figure import Figure
 
 from . import style
@@ -148,6 +149,7 @@ class LivePanel:
         self._rc = style.params()  # the style (classroom or not) when the panel was made
         with rc_context(self._rc):
             self._figure = new_figure(*figsize, figure_class=ReusedFigure)
+        self._figure.run_key = []  # plot_loss puts its runs here, for self.key, not in a legend
         self.history: History | None = None  # the run the figure shows
         self.ghosts: list[History] = []  # earlier runs drawn with it, oldest first
         self.png = b""  # the figure shown now
@@ -163,6 +165,7 @@ class LivePanel:
         self._lock = threading.RLock()
 
         self.status = widgets.HTML()
+        self.key = widgets.HTML()  # which colour is which run, for every plot of the figure
         self.image = widgets.Image(format="png", layout=widgets.Layout(width="100%",
                                                                        height="auto"))
         self.forget_button = widgets.Button(description="forget earlier runs",
@@ -176,8 +179,8 @@ class LivePanel:
         self.forget_button.on_click(self.forget)
         self._row = widgets.HBox([*self.controls.values(), self.forget_button],
                                  layout=widgets.Layout(flex_flow="row wrap"))
-        self.box = widgets.VBox([self._row, self.status, self.image])
-        for widget, name in ((self.status, "status"), (self.image, "figure"),
+        self.box = widgets.VBox([self._row, self.status, self.key, self.image])
+        for widget, name in ((self.status, "status"), (self.key, "key"), (self.image, "figure"),
                              (self.forget_button, "forget"), (self.box, "panel")):
             widget.add_class(f"d2lmini-{name}")
         self.box.add_class("d2lmini-background" if self.background else "d2lmini-main-thread")
@@ -225,7 +228,7 @@ class LivePanel:
         for control in self.controls.values():
             control.unobserve(self._changed, names="value")
         self.forget_button.on_click(self.forget, remove=True)
-        for widget in (self.box, self._row, self.status, self.image, self.forget_button,
+        for widget in (self.box, self._row, self.status, self.key, self.image, self.forget_button,
                        *self.controls.values()):
             for part in (getattr(widget, "style", None), getattr(widget, "layout", None),
                          widget):
@@ -273,7 +276,8 @@ class LivePanel:
                     self._run(settings, generation)  # it shows its errors, never raises
                     continue
                 try:
-                    self._show(generation, self._render(self.history, self.ghosts))
+                    png, key = self._render(self.history, self.ghosts)
+                    self._show(generation, png, key=key)
                 except BaseException as error:  # a failing redraw is said; the panel goes on
                     self._show(generation, line=self._line(self.history.settings,
                                                            _error_text(error)))
@@ -295,7 +299,7 @@ class LivePanel:
                                 f"got {type(history).__name__}")
             history.settings = dict(settings)
             ghosts = self._ghosts_for(history)
-            png = self._render(history, ghosts)
+            png, key = self._render(history, ghosts)
         except Superseded:
             self.superseded += 1
             return
@@ -316,7 +320,7 @@ class LivePanel:
                    if history.epoch_loss and not history.diverged else history.message())
             steps = len(history.step_loss)
             self._show(generation, png, self._line(
-                settings, f"{end} ({steps} step{'s' * (steps != 1)}, {seconds:.2f} s)"))
+                settings, f"{end} ({steps} step{'s' * (steps != 1)}, {seconds:.2f} s)"), key)
 
     def _watcher(self, settings: dict, generation: int, start: float) -> Callable:
         """What train() calls as the run grows: stop if superseded, else now and then a frame."""
@@ -348,13 +352,13 @@ class LivePanel:
         """Draw a run that is still going, with how far it has got; False if draw failed."""
         history.settings = dict(settings)
         try:
-            png = self._render(history, self._ghosts_for(history))
+            png, key = self._render(history, self._ghosts_for(history))
         except Exception:  # e.g. draw uses what train adds after d2lmini.train returns
             return False
         epochs = history.step_epochs()
         epoch = min(history.epochs, math.floor(epochs[-1] + 1e-9) + 1) if epochs else 1
         if self._show(generation, png, self._line(
-                settings, f"training: epoch {epoch} of {history.epochs}…")):
+                settings, f"training: epoch {epoch} of {history.epochs}…"), key):
             self.frames += 1
         return True
 
@@ -364,23 +368,40 @@ class LivePanel:
         newest = {repr(run.settings): run for run in runs if run.settings != history.settings}
         return list(newest.values())[-self.keep:] if self.keep else []
 
-    def _render(self, history: History, ghosts: list[History]) -> bytes:
-        """Draw the run on the panel's figure and return it as a PNG."""
+    def _render(self, history: History, ghosts: list[History]) -> tuple[bytes, str]:
+        """Draw the run on the panel's figure; return it as a PNG, and the key to its runs."""
         with _DRAWING, rc_context(self._rc):
             self._figure.start()
+            self._figure.run_key.clear()
             self.draw(self._figure, history, ghosts)
-            return self._figure.png()
+            png = self._figure.png()
+            return png, self._key(self._figure.run_key)
 
-    def _show(self, generation: int, png: bytes | None = None, line: str | None = None) -> bool:
-        """Show a figure and/or status line, unless newer settings came meanwhile."""
+    def _show(self, generation: int, png: bytes | None = None, line: str | None = None,
+              key: str | None = None) -> bool:
+        """Show a figure, status line and/or key, unless newer settings came meanwhile."""
         with self._lock:
             if generation != self._generation or self._closed:
                 return False
             if line is not None:  # first: when the new figure arrives, its words are there
                 self.status.value = line
+            if key is not None:
+                self.key.value = key
             if png is not None:
                 self.png = self.image.value = png
             return True
+
+    def _key(self, runs: list[tuple[str, str, float]]) -> str:
+        """The key to the figure's runs, as HTML: a short line in each run's colour, its label.
+
+        Called while drawing (inside the panel's style), so that C0, C1, ... are its colours.
+        """
+        size = "1.5em" if self._rc.get("font.size", 0) >= 16 else "1em"  # classroom: larger
+        return "".join(
+            f'<span style="font-size: {size}; margin-right: 1.5em; white-space: nowrap">'
+            f'<span style="display: inline-block; width: 1.6em; vertical-align: middle; '
+            f'border-top: {0.25 if alpha == 1 else 0.18}em solid {to_hex(color)}; '
+            f'opacity: {alpha}"></span> {_escape(label)}</span>' for label, color, alpha in runs)
 
     def _line(self, settings: dict, end: str) -> str:
         """The status line: settings in words, then how the run went."""

@@ -1,6 +1,8 @@
 """Run a chapter's notebook up to its live panel, outside Jupyter (for tests and benchmarks)."""
 
+import html
 import os
+import re
 from pathlib import Path
 
 from IPython.core.interactiveshell import InteractiveShell
@@ -27,3 +29,9 @@ def run_until_panel(notebook: Path, name: str = "panel"):
     finally:
         os.chdir(cwd)
     raise AssertionError(f"{notebook.name} makes no `{name}`")
+
+
+def key_labels(panel) -> list[str]:
+    """The labels of the runs in the panel's key, as the browser shows them (this run first)."""
+    return [html.unescape(label) for label in re.findall(r"></span> (.*?)</span>",
+                                                        panel.key.value)]

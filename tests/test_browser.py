@@ -70,6 +70,7 @@ FOLLOW_CELL = """for control in panel.controls.values():  # retrain while a slid
 
 JS_PANEL_STATE = """(panel) => {
   const status = panel.querySelector('.d2lmini-status');
+  const key = panel.querySelector('.d2lmini-key');
   const img = panel.querySelector('img.d2lmini-figure, .d2lmini-figure img');
   const sliders = {};
   for (const el of panel.querySelectorAll('[class*="d2lmini-slider-"]')) {
@@ -84,6 +85,7 @@ JS_PANEL_STATE = """(panel) => {
     };
   }
   return {status: status ? status.innerText.trim() : null,
+          key: key ? key.innerText.trim() : null,
           src: img ? img.getAttribute('src') : null,
           shown: img ? [img.clientWidth, img.naturalWidth] : null,
           main_thread: panel.classList.contains('d2lmini-main-thread'), sliders};
@@ -603,6 +605,10 @@ def test_live_panel_in_jupyterlab(notebook: str, lab: JupyterLabServer, browser,
         default = state
         _screenshot(panel, screenshots / f"{stem}-default.png")
         state = mouse_drags(panel, state)
+        # the runs before, in the key above the figure: "this run", then what each did differently
+        key = state["key"] or ""
+        assert key.startswith("this run") and len(key) > len("this run") + 2, \
+            f"the key above the figure lists no earlier run: {key!r}"
         _screenshot(panel, screenshots / f"{stem}-dragged.png")
         for name in ("lr", "batch_size"):
             every_value_by_keyboard(panel, name)

@@ -6,7 +6,7 @@ that makes `surface_panel` (the race on a surface) on the way."""
 from pathlib import Path
 
 import pytest
-from panel_support import run_until_panel
+from panel_support import key_labels, run_until_panel
 
 NOTEBOOK = Path(__file__).resolve().parents[1] / "notebooks" / "04_optimizers.ipynb"
 
@@ -98,7 +98,7 @@ def test_fashion_default_run_and_a_ghost_labelled_by_optimizer(chapter4):
     history = release(panel, optimizer="Adam", lr=0.01)
     assert panel.error is None and history.settings["optimizer"] == "Adam"
     assert panel.ghosts[0].settings["optimizer"] == "SGD"  # the default run, kept as a ghost
-    assert "optimizer SGD · lr 0.1" in legend(panel._figure.axes[0])
+    assert "optimizer SGD · lr 0.1" in key_labels(panel)
     assert panel._figure.axes[1].get_ylabel() == "accuracy"
 
 

@@ -6,7 +6,7 @@ from pathlib import Path
 import matplotlib
 import numpy as np
 import pytest
-from panel_support import run_until_panel
+from panel_support import key_labels, run_until_panel
 
 import d2lmini
 
@@ -64,7 +64,7 @@ def test_weight_decay_shrinks_the_weights_and_earlier_runs_are_labelled(chapter5
     assert not decayed.diverged
     assert np.linalg.norm(decayed.weights) < 0.5 * plain, "λ > 0 shrinks the weights"
     assert decayed.metrics["train_loss"][-1] > panel.ghosts[-1].metrics["train_loss"][-1]
-    assert "λ 0" in legend(panel._figure.axes[0])  # the earlier run, labelled by what differed
+    assert "λ 0" in key_labels(panel)  # the earlier run, labelled by what differed
 
 
 def test_dropout_changes_the_run(chapter5):
@@ -74,7 +74,7 @@ def test_dropout_changes_the_run(chapter5):
     assert dropped.step_loss != plain.step_loss
     # measured without dropout, the training loss stays further from 0 with it
     assert dropped.metrics["train_loss"][-1] > 1.5 * plain.metrics["train_loss"][-1]
-    assert "dropout 0" in legend(panel._figure.axes[0])
+    assert "dropout 0" in key_labels(panel)
 
 
 def test_a_huge_learning_rate_says_it_diverged_and_the_panel_recovers(chapter5):

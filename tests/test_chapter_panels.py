@@ -9,7 +9,7 @@ import os
 from pathlib import Path
 
 import pytest
-from panel_support import run_until_panel
+from panel_support import key_labels, run_until_panel
 
 NOTEBOOKS = Path(__file__).resolve().parents[1] / "notebooks"
 
@@ -85,8 +85,8 @@ def test_chapter1_panel_retrains_from_the_same_start_and_says_when_it_diverges(c
     assert not calm.diverged and calm.trace[0] == start
     assert panel.ghosts[-1].settings["lr"] == largest(panel, "lr")  # the run before, faded
     assert not messages(panel)  # the divergence message went with that run
-    labels = [t.get_text() for t in panel._figure.axes[0].get_legend().get_texts()]
-    assert labels[-1] == "this run" and any(label.startswith("lr ") for label in labels)
+    labels = key_labels(panel)
+    assert labels[0] == "this run" and any(label.startswith("lr ") for label in labels)
 
     everything = largest(panel, "batch_size")  # the whole data set in one batch
     full_batch = release(panel, batch_size=everything, epochs=10)

@@ -112,3 +112,19 @@ def test_unseeded_batches_follow_set_seed(data):
         d2lmini.set_seed(7)
         return next(iter(d2lmini.data_iter(10, *data)))[1]
     assert torch.equal(first_batch(), first_batch())
+
+
+@pytest.mark.parametrize("drop_last", [False, True])
+def test_batches_gathered_a_chunk_at_a_time_are_those_of_one_index_per_batch(
+        data, monkeypatch, drop_last):
+    X, y = data
+    monkeypatch.setattr(d2lmini.data, "CHUNK_BYTES", 7 * 12 * 3)  # 3 batches of 7 a chunk
+    batches = Batches(X, y, 7, drop_last=drop_last, seed=5)
+    generator = torch.Generator().manual_seed(5)
+    for _ in range(2):  # two epochs, two orders
+        order = torch.randperm(len(X), generator=generator).to(X.device)
+        expected = [order[i:i + 7] for i in range(0, len(batches) * 7, 7)]
+        got = list(batches)
+        assert len(got) == len(expected) == len(batches)
+        for (Xb, yb), idx in zip(got, expected):
+            assert torch.equal(Xb, X[idx]) and torch.equal(yb, y[idx])

@@ -102,6 +102,18 @@ def test_ghosts_are_labelled_by_what_differed_and_told_apart_by_colour():
     assert legend_texts(exploded) == ["lr 10 (diverged)", "this run"]  # often off the chart
 
 
+def test_in_a_live_panels_figure_the_runs_go_to_its_key_not_a_legend():
+    ax = axes()
+    ax.figure.run_key = []  # what a LivePanel's figure has
+    now = run([2.0, 1.0], lr=0.1, batch_size=10, epochs=2)
+    plot.plot_loss(ax, now, [run([2.0, 1.5], lr=0.3, batch_size=10, epochs=2),
+                             run([2.0, float("inf")], lr=10.0, batch_size=10, epochs=2)])
+    assert ax.get_legend() is None
+    assert ax.figure.run_key == [("this run", plot.THIS_RUN, 1.0),
+                                 ("lr 10 (diverged)", plot.GHOST_COLORS[0], plot.GHOST["alpha"]),
+                                 ("lr 0.3", plot.GHOST_COLORS[1], plot.GHOST["alpha"])]
+
+
 def test_axes_fit_this_run_and_ghosts_are_clipped():
     ax = axes()
     now = run([10 * 0.9**i for i in range(10)], batch=10, size=100)  # one epoch, 10 .. 3.9

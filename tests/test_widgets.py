@@ -12,7 +12,9 @@ import types
 import ipywidgets
 import pytest
 import torch
+from matplotlib.colors import to_hex
 from matplotlib.figure import Figure
+from panel_support import key_labels
 
 import d2lmini
 from d2lmini import plot, widgets
@@ -138,8 +140,25 @@ def test_moving_a_slider_retrains_and_keeps_the_run_before_as_a_ghost(background
     assert panel.ghosts == [first]
     set_and_wait(panel, "batch_size", 50)
     assert len(panel.history.step_loss) == 2 * 4  # 200 examples / 50, 2 epochs
-    legend = [t.get_text() for t in panel._figure.axes[0].get_legend().get_texts()]
-    assert legend == ["batch 10", "lr 0.03 · batch 10", "this run"]  # newest ghost first
+    assert key_labels(panel) == ["this run", "batch 10", "lr 0.03 · batch 10"]  # newest first
+    assert panel._figure.axes[0].get_legend() is None  # the key says it, above the figure
+
+
+def test_the_key_shows_each_run_in_the_colour_of_its_curve_larger_in_classroom_mode():
+    panel = make_panel()
+    set_and_wait(panel, "lr", 0.1)
+    lines = {line.get_label(): line.get_color() for line in panel._figure.axes[0].get_lines()}
+    key = panel.key.value
+    for label in ("this run", "lr 0.03"):  # each label right after a line in its curve's colour
+        assert f"{to_hex(lines[label])}; opacity: " in key.split(f"</span> {label}<")[0][-40:]
+    assert "font-size: 1em" in key
+    d2lmini.style.classroom()
+    try:
+        big = make_panel()
+        set_and_wait(big, "lr", 0.1)
+        assert "font-size: 1.5em" in big.key.value
+    finally:
+        d2lmini.style.classroom(False)
 
 
 def test_mode_follows_the_environment(monkeypatch):
@@ -179,7 +198,7 @@ def test_the_forget_button_clears_the_ghosts_and_redraws(background):
     panel.forget_button.click()
     assert panel.wait(30)
     assert panel.ghosts == [] and panel.png != with_ghost
-    assert panel._figure.axes[0].get_legend() is None  # one run: nothing to tell apart
+    assert key_labels(panel) == []  # one run: nothing to tell apart
     set_and_wait(panel, "lr", 0.2)
     assert [g.settings["lr"] for g in panel.ghosts] == [0.1]
 
