@@ -3,7 +3,7 @@
 A live panel draws its current run bold with the axes fitted to it, and up to a few earlier runs
 ("ghosts") thinner, each in its own colour, labelled by what differed ("lr 0.3", "batch 8") and
 clipped to the current run's axes. In a figure of its own, plot_loss labels the runs in a
-legend; a live panel lists them above its figure instead (`runs_keyed`), in the same words and
+legend; a live panel lists them above its figure instead (`in_panel`), in the same words and
 colours, for both of its plots at once. Names are shown in words, from one table (`words`).
 """
 
@@ -83,9 +83,9 @@ def run_label(run: History, current: History) -> str:
     return difference(run, current) + (" (diverged)" if run.diverged else "")
 
 
-def runs_keyed(ax: Axes) -> bool:
-    """True when ax's figure belongs to a live panel, which lists the runs above the figure
-    (a legend of them took a third of each redraw, and could hide a curve)."""
+def in_panel(ax: Axes) -> bool:
+    """True when ax's figure belongs to a live panel: it lists the runs above the figure (a
+    legend of them took a third of each redraw, and could hide a curve)."""
     return getattr(ax.figure, "run_key", None) is not None
 
 
@@ -167,7 +167,7 @@ def plot_loss(ax: Axes, history: History, ghosts: Sequence[History] = (),
     if history.diverged:  # the message at the top, the legend below it
         legend = "lower left" if _say_where_it_left(ax, history, x, smoothed, high) \
             else "lower right"
-    if ghosts and runs_keyed(ax):  # a live panel's key: (label, colour, alpha), this run first
+    if ghosts and in_panel(ax):  # a live panel's key: (label, colour, alpha), this run first
         lines = ax.get_legend_handles_labels()[0]
         ax.figure.run_key[:] = [(line.get_label(), line.get_color(), line.get_alpha() or 1.0)
                                 for line in lines[-1:] + lines[:-1]]
@@ -279,8 +279,13 @@ def plot_metrics(ax: Axes, history: History, ghosts: Sequence[History] = (),
     _few_ticks(ax.xaxis, integer=True)
     if names and all("acc" in name for name in names):
         ax.set(ylim=(0, 1), ylabel="accuracy")
-    if ax.get_legend_handles_labels()[0]:  # never an empty legend
-        ax.legend(loc="lower right")
+    lines, labels = ax.get_legend_handles_labels()
+    if lines:  # never an empty legend
+        legend = ax.legend(loc="lower right")
+        if in_panel(ax):  # the same from run to run: kept with the background (redraw.py)
+            look = [(label, line.get_color(), line.get_linestyle()) for line, label in
+                    zip(lines, labels)]
+            legend.set(gid=f"{BACKGROUND} legend {look!r}", zorder=1.5)  # under the curves
 
 
 def _epochs(values: Sequence[float]) -> list[int]:

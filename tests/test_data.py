@@ -115,10 +115,11 @@ def test_unseeded_batches_follow_set_seed(data):
 
 
 @pytest.mark.parametrize("drop_last", [False, True])
+@pytest.mark.parametrize("per_chunk", [1, 3])
 def test_batches_gathered_a_chunk_at_a_time_are_those_of_one_index_per_batch(
-        data, monkeypatch, drop_last):
+        data, monkeypatch, drop_last, per_chunk):
     X, y = data
-    monkeypatch.setattr(d2lmini.data, "CHUNK_BYTES", 7 * 12 * 3)  # 3 batches of 7 a chunk
+    monkeypatch.setattr(d2lmini.data, "CHUNK_BYTES", 7 * 12 * per_chunk)  # 12 bytes a row
     batches = Batches(X, y, 7, drop_last=drop_last, seed=5)
     generator = torch.Generator().manual_seed(5)
     for _ in range(2):  # two epochs, two orders

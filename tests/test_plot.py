@@ -114,6 +114,23 @@ def test_in_a_live_panels_figure_the_runs_go_to_its_key_not_a_legend():
                                  ("lr 0.3", plot.GHOST_COLORS[1], plot.GHOST["alpha"])]
 
 
+def test_in_a_live_panel_the_metric_legend_is_tagged_as_background_by_what_it_shows():
+    def legend_of(history, ghosts=(), names=("train_acc", "test_acc"), panel=True):
+        ax = axes()
+        if panel:
+            ax.figure.run_key = []
+        plot.plot_metrics(ax, history, ghosts, names=list(names))
+        return ax.get_legend()
+
+    runs = [History(metrics={"train_acc": [a, a + 0.1], "test_acc": [a, a + 0.05]}, epochs=2,
+                    settings={"lr": lr}) for a, lr in ((0.5, 0.1), (0.7, 0.3))]
+    first, second = legend_of(runs[0]), legend_of(runs[1], [runs[0]])
+    assert first.get_gid().startswith(plot.BACKGROUND) and first.get_gid() == second.get_gid()
+    assert legend_of(runs[1], names=["test_acc"]).get_gid() != first.get_gid()
+    assert first.get_zorder() < min(line.get_zorder() for line in first.axes.get_lines())
+    assert legend_of(runs[0], panel=False).get_gid() is None  # a figure of its own: as usual
+
+
 def test_axes_fit_this_run_and_ghosts_are_clipped():
     ax = axes()
     now = run([10 * 0.9**i for i in range(10)], batch=10, size=100)  # one epoch, 10 .. 3.9

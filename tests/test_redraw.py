@@ -89,6 +89,33 @@ def test_a_background_that_changed_is_drawn_again(counted, change):
     assert differing(after, before) > 0.0005
 
 
+def accuracy_run(final, lr):
+    train = [final * (1 - 0.5**e) for e in range(1, 6)]
+    return History(metrics={"train_acc": train, "test_acc": [a - 0.03 for a in train]},
+                   epochs=5, settings={"lr": lr})
+
+
+def test_a_panels_metric_legend_is_background_drawn_again_only_when_it_changes(counted):
+    fig = new_figure(8, 3, ReusedFigure)
+    fig.run_key = []  # a live panel's figure
+
+    def draw_accuracy(history, ghosts, names=("train_acc", "test_acc")):
+        plot.plot_metrics(fig.subplots(), history, ghosts, names=list(names))
+
+    first, second = accuracy_run(0.8, 0.1), accuracy_run(0.7, 0.2)
+    draw_accuracy(first, [])
+    fig.png()
+    draw_accuracy(second, [first])  # other curves, the same legend: train and test accuracy
+    fast = pixels(fig.png())
+    assert len(counted) == 1  # the legend came back with the background's pixels
+    assert fig.axes[0].get_legend() not in redraw._foreground(fig)
+    assert differing(fast, full_draw(fig)) < 0.002  # the legend lies under the curves in both
+    draws = len(counted)  # full_draw drew the figure once more
+    draw_accuracy(second, [first], names=["test_acc"])  # another legend: drawn again
+    after = pixels(fig.png())
+    assert len(counted) == draws + 1 and differing(after, full_draw(fig)) < 0.002
+
+
 def test_the_png_shows_the_same_pixels_whether_isal_or_zlib_compresses_it(monkeypatch):
     """isal (the lab and test extras) where it is installed, the standard zlib elsewhere
     (Colab): other bytes, the same picture, and each the picture of a full draw."""
