@@ -78,11 +78,6 @@ def difference(run: History, current: History) -> str:
     return " · ".join(parts) or "same settings"
 
 
-def run_label(run: History, current: History) -> str:
-    """How an earlier run is labelled next to the current one: 'lr 10 (diverged)'."""
-    return difference(run, current) + (" (diverged)" if run.diverged else "")
-
-
 def in_panel(ax: Axes) -> bool:
     """True when ax's figure belongs to a live panel: it lists the runs above the figure (a
     legend of them took a third of each redraw, and could hide a curve)."""
@@ -147,8 +142,9 @@ def plot_loss(ax: Axes, history: History, ghosts: Sequence[History] = (),
         ax.plot(x, raw, color=THIS_RUN, **RAW)
     for old, color in zip(reversed(ghosts), GHOST_COLORS):
         old_x, old_raw = _steps(old)
+        label = difference(old, history) + (" (diverged)" if old.diverged else "")
         ax.plot(old_x, _smooth(old_raw, smooth if smooth is not None else _beta(old_x)),
-                color=color, label=run_label(old, history), **GHOST)
+                color=color, label=label, **GHOST)
     ax.plot(x, smoothed, "o-" if len(x) <= 20 else "-", color=THIS_RUN, label="this run",
             markersize=4)  # a few steps (a full batch, an early divergence): each one a dot
     ax.set(xlabel="epochs", ylabel="loss", yscale="log")

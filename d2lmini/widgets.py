@@ -396,17 +396,20 @@ class LivePanel:
 
         Called while drawing (inside the panel's style), so that C0, C1, ... are its colours.
         """
-        size = "1.5em" if self._rc.get("font.size", 0) >= 16 else "1em"  # classroom: larger
         return "".join(
-            f'<span style="font-size: {size}; margin-right: 1.5em; white-space: nowrap">'
+            f'<span style="font-size: {self._text_size()}; margin-right: 1.5em; '
+            f'white-space: nowrap">'
             f'<span style="display: inline-block; width: 1.6em; vertical-align: middle; '
             f'border-top: {0.25 if alpha == 1 else 0.18}em solid {to_hex(color)}; '
             f'opacity: {alpha}"></span> {_escape(label)}</span>' for label, color, alpha in runs)
 
     def _line(self, settings: dict, end: str) -> str:
         """The status line: settings in words, then how the run went."""
-        size = "1.5em" if self._rc.get("font.size", 0) >= 16 else "1em"  # classroom: larger
-        return f'<span style="font-size: {size}">{describe(settings)} — {end}</span>'
+        return f'<span style="font-size: {self._text_size()}">{describe(settings)} — {end}</span>'
+
+    def _text_size(self) -> str:
+        """The size of the status line and the key: larger in classroom mode."""
+        return "1.5em" if self._rc.get("font.size", 0) >= 16 else "1em"
 
     # -------------------------------------------------------------------- display
 
