@@ -45,6 +45,7 @@ FIRST_FRAME = 0.5  # s: a run still going this long is drawn as it grows
 FRAME_GAP = 0.15  # s at least from the end of one frame to the next (~0.25 s apart)
 FRAME_SHARE = 2  # and at least twice as long as the frame took: frames slow a run by <= 1/3
 WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"
+STALE_BORDER = "3px dashed #d62728"  # around a figure that is an earlier run's, after an error
 # matplotlib is not thread-safe (shared font and text-layout caches): panels draw one at a time
 _DRAWING = threading.Lock()
 SLIDERS = (widgets.IntSlider, widgets.FloatSlider, widgets.FloatLogSlider, widgets.SelectionSlider)
@@ -279,8 +280,7 @@ class LivePanel:
                     png, key = self._render(self.history, self.ghosts)
                     self._show(generation, png, key=key)
                 except BaseException as error:  # a failing redraw is said; the panel goes on
-                    self._show(generation, line=self._line(self.history.settings,
-                                                           _error_text(error)))
+                    self._failed(generation, self.history.settings, error)
         except BaseException:
             with self._lock:  # never leave the panel waiting for a loop that is gone
                 self._worker = None
@@ -307,7 +307,7 @@ class LivePanel:
             self.error = "".join(traceback.format_exception_only(error)).strip()
             self.traceback = traceback.format_exc()
             self.runs += 1
-            self._show(generation, line=self._line(settings, _error_text(error)))
+            self._failed(generation, settings, error)
             return
         seconds = time.perf_counter() - start
         with self._lock:
@@ -321,6 +321,29 @@ class LivePanel:
             steps = len(history.step_loss)
             self._show(generation, png, self._line(
                 settings, f"{end} ({steps} step{'s' * (steps != 1)}, {seconds:.2f} s)"), key)
+
+    def _failed(self, generation: int, settings: dict, error: BaseException) -> None:
+        """Say what went wrong, and mark the figure below as an earlier run's (if there is one)."""
+        what = "".join(traceback.format_exception_only(error)).strip().rstrip(".")
+        kind = "error" if isinstance(error, Exception) else "stopped"
+        shown = self.history is not None and self.history.settings != settings
+        stale = (f" The figure below is still the earlier run's "
+                 f"({describe(self.history.settings)})." if shown else "")
+        end = (f"<b>{kind}:</b> {_escape(what)}.{_escape(stale)} "
+               f"print({self._name()}.traceback) shows where; move a control to run again.")
+        if self._show(generation, line=self._line(settings, end)) and shown:
+            self.image.layout.border = STALE_BORDER
+
+    def _name(self) -> str:
+        """The notebook's name for this panel (e.g. surface_panel), for messages; else 'panel'."""
+        try:
+            from IPython import get_ipython
+        except ImportError:  # pragma: no cover - IPython comes with ipywidgets
+            return "panel"
+        shell = get_ipython()
+        names = [name for name, value in list(getattr(shell, "user_ns", {}).items())
+                 if value is self and not name.startswith("_")]
+        return names[0] if names else "panel"
 
     def _watcher(self, settings: dict, generation: int, start: float) -> Callable:
         """What train() calls as the run grows: stop if superseded, else now and then a frame."""
@@ -389,6 +412,7 @@ class LivePanel:
                 self.key.value = key
             if png is not None:
                 self.png = self.image.value = png
+                self.image.layout.border = ""  # a figure of these settings: not stale
             return True
 
     def _key(self, runs: list[tuple[str, str, float]]) -> str:
@@ -436,17 +460,17 @@ _TORCH_THREADS_LOCK = threading.Lock()
 
 @contextmanager
 def _one_torch_thread():
-    """Outside the main thread, train with one torch thread, then restore the count.
+    """Train a panel's run with one torch thread, wherever it runs, then restore the count.
 
-    A panel's models are small, and from a thread of its own torch's default thread count made
-    them slower, not faster: chapter 5's default run took 3.3 s with 2 threads on 2 cores and
-    1.9 s with 1 (chapters 1-4: the same either way). The main thread (Colab's mode) is left
-    as it is. The count is one per process, so with runs of two panels overlapping, the first
-    to start keeps the count it found and the last to end puts it back.
+    One thread for every run, the default run in the panel's cell, runs in the panel's thread
+    and runs in the change handler (Colab) alike: a model's result can depend on how many
+    threads add its numbers up (chapter 5's MLP ended at loss 0.292 with 2 threads and 0.25 with
+    1), and the same settings must give the same figure however the run was started. It costs
+    nothing: a panel's models are small, and chapter 5's default run took 3.3 s with 2 threads on
+    2 cores and 1.9 s with 1 (chapters 1-4: the same either way). The count is one per process,
+    so with runs of two panels overlapping, the first to start keeps the count it found and the
+    last to end puts it back.
     """
-    if threading.current_thread() is threading.main_thread():
-        yield
-        return
     with _TORCH_THREADS_LOCK:
         if _TORCH_THREADS["runs"] == 0:
             _TORCH_THREADS["count"] = torch.get_num_threads()
@@ -459,14 +483,6 @@ def _one_torch_thread():
             _TORCH_THREADS["runs"] -= 1
             if _TORCH_THREADS["runs"] == 0:
                 torch.set_num_threads(_TORCH_THREADS["count"])
-
-
-def _error_text(error: BaseException) -> str:
-    """What the status says about an error: its one line, escaped, and where to look."""
-    what = "".join(traceback.format_exception_only(error)).strip() or type(error).__name__
-    kind = "error" if isinstance(error, Exception) else "stopped"
-    return (f"<b>{kind}:</b> {_escape(what)} (print(panel.traceback) shows where; "
-            f"move a control to run again)")
 
 
 def _escape(text: str) -> str:

@@ -231,9 +231,13 @@ def test_anything_raised_by_train_is_said_and_the_panel_stays_usable(background,
     assert type(error).__name__ in status(panel) and "training" not in status(panel)
     assert ("error:" if isinstance(error, Exception) else "stopped:") in status(panel)
     assert "failing" in panel.traceback  # where it happened, for print(panel.traceback)
-    assert panel.png == good  # the last good figure stays
+    assert "print(panel.traceback) shows where" in status(panel)
+    assert panel.png == good  # the last good figure stays, marked as the earlier run's
+    assert "figure below is still the earlier run's (learning rate 0.03 · " in status(panel)
+    assert panel.image.layout.border == widgets.STALE_BORDER
     set_and_wait(panel, "lr", 0.05)
     assert panel.error is None and "final loss" in status(panel)
+    assert not panel.image.layout.border  # a figure of the settings shown: no longer marked
 
 
 @pytest.mark.parametrize("background", MODES)
@@ -272,6 +276,37 @@ def test_extra_controls_reach_the_train_function_and_the_status_in_words():
     set_and_wait(panel, "full_set", True)
     assert seen == [("mean", False), ("sum", False), ("sum", True)]
     assert status(panel).startswith("learning rate 0.03 · reduction sum · full set on — ")
+
+
+@pytest.mark.parametrize("background", MODES)
+def test_an_error_names_the_panel_as_the_notebook_calls_it(background):
+    from IPython.core.interactiveshell import InteractiveShell
+
+    def train(lr, batch_size, epochs):
+        if lr > 1:
+            raise ValueError("tick at least one optimizer to race")
+        return linreg_train(lr, batch_size, epochs)
+
+    shell = InteractiveShell.instance()
+    surface_panel = make_panel(train=train, background=background)
+    shell.user_ns["surface_panel"] = surface_panel
+    try:
+        surface_panel.controls["lr"].value = 5.0
+        assert surface_panel.wait(30)
+        line = status(surface_panel)
+        assert "<b>error:</b> ValueError: tick at least one optimizer to race." in line
+        assert "print(surface_panel.traceback) shows where" in line
+    finally:
+        del shell.user_ns["surface_panel"]
+        surface_panel.close()
+
+
+def test_a_failing_default_run_marks_no_figure():
+    def train(lr):
+        raise ValueError("no data")
+
+    panel = LivePanel(train, draw, {"lr": lr_slider()})
+    assert "earlier run" not in status(panel) and not panel.image.layout.border
 
 
 def test_error_text_is_escaped_in_the_status():
@@ -554,7 +589,7 @@ def test_a_legend_lists_each_series_once_however_many_redraws():
 
 
 @pytest.mark.parametrize("background", MODES)
-def test_a_run_in_the_panels_thread_uses_one_torch_thread_then_restores_the_count(background):
+def test_every_panel_run_uses_one_torch_thread_then_restores_the_count(background):
     seen = []
 
     def train(**values):
@@ -566,8 +601,9 @@ def test_a_run_in_the_panels_thread_uses_one_torch_thread_then_restores_the_coun
     try:
         panel = make_panel(train, background=background)
         set_and_wait(panel, "lr", 0.05)
-        # the default run trains in the cell that makes the panel (the main thread)
-        assert seen == [2, 1 if background else 2]
+        # one thread for every run, the default run in the panel's cell (the main thread)
+        # included: the same settings give the same result however the run was started
+        assert seen == [1, 1]
         assert torch.get_num_threads() == 2
         panel.close()
     finally:
