@@ -1,6 +1,14 @@
-"""Exercise checkers: run the learner's function on random inputs, answer in one line."""
+"""Exercise checkers: run the learner's function on random inputs, answer in one line.
+
+A checker passes only a function that is right in general, not one that is right only on the
+inputs tried: it varies every argument (shapes, n = 1, hyperparameters, random inputs on each
+call), checks that results keep their gradient where training needs it, and checks that a
+random function draws fresh, independent random numbers. Checkers leave the notebook's random
+numbers alone (each runs under torch.random.fork_rng).
+"""
 
 import copy
+import functools
 import math
 from collections.abc import Callable
 
@@ -10,6 +18,11 @@ from . import scratch
 
 SOLVED = "✓ solved"  # text symbols (U+2713, U+2717), not emoji, which need an emoji font
 NOT_SOLVED = "✗ not solved yet"
+
+# what to say when a result that training differentiates has lost its gradient
+_KEEP_GRAD = ("the result must keep its gradient, or training cannot learn through it: compute "
+              "it with torch operations only (no .detach(), .item(), float(), numpy or "
+              "torch.no_grad())")
 
 
 def report(ok: bool, message: str, fix: str = "the function above") -> bool:
@@ -25,60 +38,173 @@ def report(ok: bool, message: str, fix: str = "the function above") -> bool:
     return ok
 
 
-def compare(your_fn: Callable, reference: Callable, make_args: Callable[[torch.Generator], tuple],
-            name: str, trials: int = 5, atol: float = 1e-5) -> bool:
-    """Check your_fn(*args) against reference(*args) on `trials` random argument tuples."""
+def _keeps_rng(checker: Callable) -> Callable:
+    """Run checker under torch.random.fork_rng, so that the notebook's random numbers stay as
+    they were (checkers build models, whose initialisation draws random numbers)."""
+    @functools.wraps(checker)
+    def wrapper(*args, **kwargs):
+        with torch.random.fork_rng(devices=[]):
+            return checker(*args, **kwargs)
+    return wrapper
+
+
+def compare(your_fn: Callable, reference: Callable, make_args: Callable, name: str,
+            trials: int = 5, atol: float = 1e-5, grad_args: dict[int, str] | None = None,
+            diagnose: Callable | None = None, shape_hint: Callable | None = None,
+            numbers_ok: bool = False) -> bool:
+    """Check your_fn(*args) against reference(*args) on `trials` random argument tuples.
+
+    make_args(generator, trial) gives the arguments of one trial. grad_args maps the position
+    of each argument that training differentiates to its name: the result must then carry a
+    gradient to it (when it is a tensor), equal to the reference's. diagnose(got, args) and
+    shape_hint(got) may name a classic mistake when the values or the shape differ. With
+    numbers_ok, a plain number may stand for a 0-d tensor (until the gradient is checked).
+    """
+    tried = []
     for trial in range(trials):
-        args = make_args(torch.Generator().manual_seed(trial))
+        args = make_args(torch.Generator().manual_seed(trial), trial)
+        tried.append(args)
         try:
             got = your_fn(*[_copy(a) for a in args])
         except Exception as error:
             return report(False, f"{name} raised {type(error).__name__}: {error}")
+        if numbers_ok and isinstance(got, int | float) and not isinstance(got, bool):
+            got = torch.tensor(float(got))
         want = reference(*args)
-        problem = _difference(got, want, args, atol)
+        hint = shape_hint(got) if shape_hint and isinstance(got, torch.Tensor) else None
+        problem = _difference(got, want, args, atol, shape_hint=hint)
+        if problem:
+            mistake = diagnose(got, args) if diagnose and isinstance(got, torch.Tensor) else None
+            return report(False, f"{name}: {problem}" + (f" ({mistake})" if mistake else ""))
+    for trial, args in enumerate(tried if grad_args else []):  # the values are right: gradients
+        problem = _gradient_problem(your_fn, reference, args, grad_args, trial)
         if problem:
             return report(False, f"{name}: {problem}")
     return report(True, f"{name} agrees with the reference on {trials} random inputs")
 
 
+def _gradient_problem(your_fn: Callable, reference: Callable, args: tuple,
+                      grad_args: dict[int, str], trial: int) -> str | None:
+    """What is wrong with the gradient of your_fn(*args) with respect to the tensor arguments
+    named in grad_args (position -> name), compared with the reference's; None if nothing."""
+    grad_args = {i: n for i, n in grad_args.items() if isinstance(args[i], torch.Tensor)}
+
+    def run(fn):
+        inputs = [_copy(a) for a in args]
+        for i in grad_args:
+            inputs[i].requires_grad_()
+        return fn(*inputs), [inputs[i] for i in grad_args]
+
+    try:
+        got, leaves = run(your_fn)
+    except Exception as error:
+        return (f"{_KEEP_GRAD}; with inputs that require a gradient it raised "
+                f"{type(error).__name__}: {error}")
+    if not isinstance(got, torch.Tensor):
+        return f"it returned a {type(got).__name__}, but {_KEEP_GRAD}"
+    if not got.requires_grad:
+        return _KEEP_GRAD
+    want, want_leaves = run(reference)
+    weights = torch.randn(want.shape, generator=torch.Generator().manual_seed(100 + trial))
+    grads = torch.autograd.grad((got * weights).sum(), leaves, allow_unused=True)
+    want_grads = torch.autograd.grad((want * weights).sum(), want_leaves)
+    for grad, want_grad, arg in zip(grads, want_grads, grad_args.values()):
+        if grad is None or not torch.allclose(grad.float(), want_grad, atol=1e-4, rtol=1e-3):
+            return (f"the gradient with respect to {arg} is wrong: part of the computation is "
+                    f"cut off from {arg} (no .detach(), .data or numpy on the way)")
+    return None
+
+
+def _loss_shape_hint(got: torch.Tensor) -> str | None:
+    """The usual cause of a per-example loss of the wrong shape."""
+    if got.dim() == 2 and got.shape[0] == got.shape[1] and got.shape[0] > 1:
+        return ("a (n, 1) minus an (n,) tensor broadcasts to (n, n); "
+                "reshape one like the other first")
+    if got.dim() == 3:
+        return "y may already have shape (n, 1): reshape it like y_hat, y.reshape(y_hat.shape)"
+    if got.dim() == 0:
+        return "return one loss per example, not their mean or sum"
+    return None
+
+
+@_keeps_rng
 def squared_loss(your_fn: Callable) -> bool:
-    """Check a squared_loss(y_hat, y) that returns half the squared error per example."""
-    def make_args(gen):
-        n = int(torch.randint(2, 20, (1,), generator=gen))
-        return torch.randn(n, 1, generator=gen), torch.randn(n, generator=gen)
-    return compare(your_fn, scratch.squared_loss, make_args, "squared_loss")
+    """Check a squared_loss(y_hat, y) that returns half the squared error per example, for y
+    of shape (n,) or (n, 1) and any n (also 1), with the gradient with respect to y_hat."""
+    def make_args(gen, trial):
+        n = int(torch.randint(2, 20, (1,), generator=gen)) if trial < 5 else 1
+        y_hat, y = torch.randn(n, 1, generator=gen), torch.randn(n, generator=gen)
+        return y_hat, (y.reshape(n, 1) if trial % 2 else y)  # the chapter's labels are (n, 1)
+    return compare(your_fn, scratch.squared_loss, make_args, "squared_loss", trials=6,
+                   grad_args={0: "y_hat"}, shape_hint=_loss_shape_hint)
 
 
+@_keeps_rng
 def linreg(your_fn: Callable) -> bool:
-    """Check a linreg(X, w, b) that returns X @ w + b."""
-    def make_args(gen):
+    """Check a linreg(X, w, b) that returns X @ w + b for any n and d (also 1), b a tensor or
+    a number, with the gradients with respect to w and b."""
+    def make_args(gen, trial):
         n, d = (int(v) for v in torch.randint(1, 10, (2,), generator=gen))
-        return (torch.randn(n, d, generator=gen), torch.randn(d, 1, generator=gen),
-                torch.randn(1, generator=gen))
-    return compare(your_fn, scratch.linreg, make_args, "linreg")
+        n, d = {5: (1, 3), 6: (7, 1)}.get(trial, (n, d))
+        X, w = torch.randn(n, d, generator=gen), torch.randn(d, 1, generator=gen)
+        b = torch.randn(1, generator=gen)
+        return X, w, (0.5 if trial == 7 else b)  # the chapter also calls linreg(X, w, 0.0)
+    return compare(your_fn, scratch.linreg, make_args, "linreg", trials=8,
+                   grad_args={1: "w", 2: "b"})
 
 
+@_keeps_rng
 def sgd(your_fn: Callable) -> bool:
-    """Check an sgd(params, lr, batch_size) that updates in place and zeroes the gradients."""
-    for trial in range(5):
+    """Check an sgd(params, lr, batch_size) that updates every parameter in place by
+    lr * grad / batch_size and zeroes the gradients, for any lr, batch size and parameters."""
+    for trial in range(6):
         gen = torch.Generator().manual_seed(trial)
-        params = [torch.randn(3, 1, generator=gen).requires_grad_(),
-                  torch.randn(1, generator=gen).requires_grad_()]
+        if trial == 0:
+            shapes, lr, batch_size = [(3, 1), (1,)], 0.1, 4
+        else:
+            count = int(torch.randint(1, 5, (1,), generator=gen))
+            shapes = [tuple(int(s) for s in torch.randint(1, 6, (1 + i % 2,), generator=gen))
+                      for i in range(count)]
+            lr = round(10 ** (float(torch.rand(1, generator=gen)) * 3 - 2.5), 4)
+            batch_size = int(torch.randint(1, 300, (1,), generator=gen))
+        params = [torch.randn(s, generator=gen).requires_grad_() for s in shapes]
         for p in params:
             p.grad = torch.randn(p.shape, generator=gen)
-        want = [(p - 0.1 * p.grad / 4).detach() for p in params]
+        before = [p.detach().clone() for p in params]
+        steps = [lr * p.grad / batch_size for p in params]
         try:
-            returned = your_fn(params, 0.1, 4)
+            returned = your_fn(params, lr, batch_size)
         except Exception as error:
             return report(False, f"sgd raised {type(error).__name__}: {error}{_sgd_hint(error)}")
         del returned  # whatever sgd returns is ignored: the parameters are what count
-        for p, w in zip(params, want):
-            if not torch.allclose(p.detach(), w, atol=1e-6):
-                return report(False, "sgd: the parameters are not param - lr * grad / batch_size "
-                                     "(update them in place, e.g. `param -= ...`)")
+        problem = _sgd_problem(params, before, steps, lr, batch_size)
+        if problem:
+            return report(False, problem)
+        for p in params:
             if p.grad is not None and p.grad.abs().sum() != 0:
                 return report(False, "sgd: the gradients were not zeroed (call param.grad.zero_())")
     return report(True, "sgd updates in place and zeroes the gradients")
+
+
+def _sgd_problem(params: list[torch.Tensor], before: list[torch.Tensor],
+                 steps: list[torch.Tensor], lr: float, batch_size: int) -> str | None:
+    """What is wrong with the parameters after a learner's sgd step, or None."""
+    taken = [(b - p.detach()) for p, b in zip(params, before)]
+    if all(torch.allclose(t, s, atol=1e-6) for t, s in zip(taken, steps)):
+        return None
+    message = "sgd: the parameters are not param - lr * grad / batch_size"
+    moved = [bool(t.abs().sum() > 0) for t in taken]
+    if not any(moved):
+        return message + " (update them in place, e.g. `param -= ...`)"
+    if not all(moved):
+        return (f"{message}: only {sum(moved)} of the {len(params)} parameters changed "
+                f"(loop over all of params)")
+    ratio = (sum((t * s).sum() for t, s in zip(taken, steps))
+             / sum((s * s).sum() for s in steps)).item()
+    if all(torch.allclose(t, ratio * s, atol=1e-6) for t, s in zip(taken, steps)):
+        return (f"{message}: with lr={lr:g} and batch_size={batch_size} the step is {ratio:.3g} "
+                f"times that (use the arguments lr and batch_size, not fixed numbers)")
+    return message + " (update them in place, e.g. `param -= ...`)"
 
 
 def _sgd_hint(error: Exception) -> str:
@@ -91,83 +217,144 @@ def _sgd_hint(error: Exception) -> str:
     return ""
 
 
+@_keeps_rng
 def softmax(your_fn: Callable) -> bool:
-    """Check a softmax(X) whose rows are probabilities, even for logits of +-1000."""
-    def make_args(gen):
+    """Check a softmax(X) whose rows are probabilities: for logits of +-1000 (no overflow) and
+    for moderate ones mixed with large ones (not an argmax), with its gradient."""
+    def make_args(gen, trial):
         n, k = (int(v) for v in torch.randint(2, 10, (2,), generator=gen))
-        return (torch.randn(n, k, generator=gen) * 1000,)
-    return compare(your_fn, scratch.softmax, make_args, "softmax")
+        if trial == 0:  # large logits only: exp overflows unless the row's max is subtracted
+            return (torch.randn(n, k, generator=gen) * 1000,)
+        n = 1 if trial == 5 else n
+        # each row: moderate logits, large ones, or large and close together (no one-hot)
+        scale = torch.tensor([3.0, 1000.0, 1.0])[torch.randint(0, 3, (n, 1), generator=gen)]
+        shift = torch.where(scale == 1, 1000.0, 0.0) * torch.sign(torch.randn(n, 1, generator=gen))
+        if trial == 1:
+            scale, shift = torch.full((n, 1), 2.0), torch.zeros(n, 1)  # moderate only
+        return (torch.randn(n, k, generator=gen) * scale + shift,)
+
+    def diagnose(got, args):
+        X, = args
+        naive = torch.exp(X)
+        if torch.allclose(got.detach(), naive / naive.sum(dim=1, keepdim=True), equal_nan=True):
+            return None  # exp overflows: the values say enough (chapter 3 explains)
+        if ((got == 0) | (got == 1)).all():
+            return ("that is an argmax: 0s and a 1; every class gets a share "
+                    "exp(x - max) / sum exp(x - max)")
+        global_max = torch.exp(X - X.max())
+        if torch.allclose(got.detach(), global_max / global_max.sum(dim=1, keepdim=True),
+                          equal_nan=True):
+            return "subtract each row's own largest logit, X.max(dim=1, keepdim=True)"
+        return None
+    return compare(your_fn, scratch.softmax, make_args, "softmax", trials=6,
+                   grad_args={0: "X"}, diagnose=diagnose)
 
 
+@_keeps_rng
 def cross_entropy(your_fn: Callable) -> bool:
-    """Check a cross_entropy(y_hat, y) that returns -log of each true-class probability."""
-    def make_args(gen):
+    """Check a cross_entropy(y_hat, y) that returns -log of each true-class probability, one
+    per example, with the gradient with respect to y_hat."""
+    def make_args(gen, trial):
         n, k = (int(v) for v in torch.randint(2, 10, (2,), generator=gen))
-        return (torch.rand(n, k, generator=gen).softmax(dim=1),
+        n = 1 if trial == 5 else n
+        sharp = 1.0 if trial < 3 else 3.0  # later trials: some probabilities close to 0 and 1
+        return (torch.rand(n, k, generator=gen).mul(sharp).softmax(dim=1),
                 torch.randint(0, k, (n,), generator=gen))
-    return compare(your_fn, scratch.cross_entropy, make_args, "cross_entropy")
+
+    def shape_hint(got):
+        if got.dim() == 2 and got.shape[0] == got.shape[1]:
+            return ("y_hat[:, y] takes every label's column for every row: pick one entry per "
+                    "row with y_hat[range(len(y_hat)), y]")
+        return "return one loss per example, not their mean or sum" if got.dim() == 0 else None
+    return compare(your_fn, scratch.cross_entropy, make_args, "cross_entropy", trials=6,
+                   grad_args={0: "y_hat"}, shape_hint=shape_hint)
 
 
+@_keeps_rng
 def accuracy(your_fn: Callable) -> bool:
-    """Check an accuracy(y_hat, y) that returns the fraction of correct predictions."""
-    def make_args(gen):
+    """Check an accuracy(y_hat, y) that returns the fraction of correct predictions (a tensor
+    or a number), for any n (also 1) and number of classes."""
+    def make_args(gen, trial):
         n, k = (int(v) for v in torch.randint(2, 30, (2,), generator=gen))
+        n = {5: 1, 6: 200}.get(trial, n)
         return torch.randn(n, k, generator=gen), torch.randint(0, k, (n,), generator=gen)
 
     def reference(y_hat, y):
         return torch.tensor(float((y_hat.argmax(dim=1) == y).float().mean()))
-
-    def yours(y_hat, y):
-        result = your_fn(y_hat, y)
-        return torch.as_tensor(float(result)) if isinstance(result, (int, float)) else result
-    return compare(yours, reference, make_args, "accuracy")
+    return compare(your_fn, reference, make_args, "accuracy", trials=7, numbers_ok=True)
 
 
+@_keeps_rng
 def huber_loss(your_fn: Callable) -> bool:
-    """Check a huber_loss(y_hat, y, delta) that returns the Huber loss of each example."""
-    def make_args(gen):
+    """Check a huber_loss(y_hat, y, delta) that returns the Huber loss of each example, for
+    any delta, y of shape (n,) or (n, 1), with the gradient with respect to y_hat."""
+    def make_args(gen, trial):
         n = int(torch.randint(2, 20, (1,), generator=gen))
         delta = 0.5 + float(torch.rand(1, generator=gen)) * 1.5
         # spread 3: some errors fall below delta, some above, so both branches are tested
-        return 3 * torch.randn(n, 1, generator=gen), 3 * torch.randn(n, generator=gen), delta
+        y_hat, y = 3 * torch.randn(n, 1, generator=gen), 3 * torch.randn(n, generator=gen)
+        if trial >= 5:  # the labels of chapter 2 are (n, 1); delta far from 1 too
+            y, delta = y.reshape(n, 1), (0.2, 4.0)[trial - 5]
+        return y_hat, y, delta
 
     def reference(y_hat, y, delta):
         return torch.nn.functional.huber_loss(y_hat, y.reshape(y_hat.shape), reduction="none",
                                               delta=delta)
-    return compare(your_fn, reference, make_args, "huber_loss")
+
+    def diagnose(got, args):
+        y_hat, y, delta = args
+        if delta != 1 and torch.allclose(got.float(), reference(y_hat, y, 1.0), atol=1e-5):
+            return f"that is the loss for delta = 1; use the argument delta (here {delta:.3g})"
+        return None
+    return compare(your_fn, reference, make_args, "huber_loss", trials=7,
+                   grad_args={0: "y_hat"}, diagnose=diagnose, shape_hint=_loss_shape_hint)
 
 
+# the (optimizer, loss) pairs a train_step is tried with: each trial changes both
+_TRAIN_STEP_SETUPS = [
+    (lambda ps: torch.optim.SGD(ps, lr=0.1), torch.nn.HuberLoss),
+    (lambda ps: torch.optim.SGD(ps, lr=0.37), torch.nn.MSELoss),
+    (lambda ps: torch.optim.SGD(ps, lr=0.05, momentum=0.9, weight_decay=0.01), torch.nn.L1Loss),
+    (lambda ps: torch.optim.Adam(ps, lr=0.01), torch.nn.HuberLoss),
+]
+
+
+@_keeps_rng
 def train_step(your_fn: Callable) -> bool:
-    """Check a train_step(net, loss, optimizer, X, y) that makes one optimizer step and returns
-    the loss: zero_grad(), backward(), step(), with gradients left over from an earlier step."""
-    for trial in range(3):
+    """Check a train_step(net, loss, optimizer, X, y) that makes one step of the optimizer it
+    is given on the loss it is given and returns the loss: zero_grad(), backward(), step(),
+    with gradients left over from an earlier step; loss, optimizer and shapes change."""
+    for trial, (make_optimizer, make_loss) in enumerate(_TRAIN_STEP_SETUPS):
         gen = torch.Generator().manual_seed(trial)
-        X, y = torch.randn(8, 3, generator=gen), torch.randn(8, 1, generator=gen)
-        net = torch.nn.Sequential(torch.nn.Linear(3, 1))
+        n, d = (8, 3) if trial == 0 else (int(v) for v in torch.randint(1, 12, (2,), generator=gen))
+        X, y = torch.randn(n, d, generator=gen), torch.randn(n, 1, generator=gen)
+        net = torch.nn.Sequential(torch.nn.Linear(d, 1))
         with torch.no_grad():
             for p in net.parameters():
                 p.copy_(torch.randn(p.shape, generator=gen))
                 p.grad = torch.randn(p.shape, generator=gen)  # left over from an earlier step
         before = [p.detach().clone() for p in net.parameters()]
-        want, want_loss = _sgd_step(net, X, y, zero=True)
-        stale, _ = _sgd_step(net, X, y, zero=False)
-        loss = torch.nn.HuberLoss()
+        want, want_loss = _optimizer_step(net, X, y, make_optimizer, make_loss, zero=True)
+        stale, _ = _optimizer_step(net, X, y, make_optimizer, make_loss, zero=False)
         try:
-            returned = your_fn(net, loss, torch.optim.SGD(net.parameters(), lr=0.1), X, y)
+            returned = your_fn(net, make_loss(), make_optimizer(net.parameters()), X, y)
         except Exception as error:
             hint = (" (the optimizer steps: optimizer.step(), not l.step())"
                     if "step" in str(error) else "")
             return report(False, f"train_step raised {type(error).__name__}: {error}{hint}")
         got = [p.detach() for p in net.parameters()]
-        if all(torch.equal(g, b) for g, b in zip(got, before)):
-            return report(False, "train_step: the parameters did not change (call "
-                                 "optimizer.zero_grad(), then l.backward(), then optimizer.step())")
-        if _all_close(got, stale):
-            return report(False, "train_step: the step used stale gradients too "
-                                 "(call optimizer.zero_grad() before l.backward())")
         if not _all_close(got, want):
-            return report(False, "train_step: the parameters differ from one SGD step on "
-                                 "loss(net(X), y) (zero_grad, backward, step, in that order)")
+            if all(torch.equal(g, b) for g, b in zip(got, before)):
+                return report(False, "train_step: the parameters did not change (call "
+                                     "optimizer.zero_grad(), then l.backward(), then "
+                                     "optimizer.step())")
+            if _all_close(got, stale):
+                return report(False, "train_step: the step used stale gradients too "
+                                     "(call optimizer.zero_grad() before l.backward())")
+            return report(False, "train_step: the parameters differ from one step of the given "
+                                 "optimizer on the given loss(net(X), y) (use the `loss` and "
+                                 "`optimizer` passed in, not new ones; zero_grad, backward, "
+                                 "step, in that order)")
         value = returned.detach() if isinstance(returned, torch.Tensor) else returned
         try:
             ok = value is not None and abs(float(value) - want_loss) < 1e-5
@@ -179,17 +366,18 @@ def train_step(your_fn: Callable) -> bool:
     return report(True, "train_step clears old gradients, backpropagates and steps")
 
 
-def _sgd_step(net: torch.nn.Module, X: torch.Tensor, y: torch.Tensor,
-              zero: bool) -> tuple[list[torch.Tensor], float]:
-    """The parameters after one SGD step (lr 0.1, Huber loss) on a copy of net; and the loss."""
+def _optimizer_step(net: torch.nn.Module, X: torch.Tensor, y: torch.Tensor,
+                    make_optimizer: Callable, make_loss: Callable,
+                    zero: bool) -> tuple[list[torch.Tensor], float]:
+    """The parameters after one step of a fresh optimizer on a copy of net; and the loss."""
     stale = [p.grad.clone() for p in net.parameters()]
     net = copy.deepcopy(net)  # deepcopy leaves the gradients behind: put them back
     for p, grad in zip(net.parameters(), stale):
         p.grad = grad
-    optimizer = torch.optim.SGD(net.parameters(), lr=0.1)
+    optimizer = make_optimizer(net.parameters())
     if zero:
         optimizer.zero_grad()
-    l = torch.nn.HuberLoss()(net(X), y)
+    l = make_loss()(net(X), y)
     l.backward()
     optimizer.step()
     return [p.detach() for p in net.parameters()], l.item()
@@ -199,14 +387,19 @@ def _all_close(a: list[torch.Tensor], b: list[torch.Tensor]) -> bool:
     return all(torch.allclose(x, y, atol=1e-6) for x, y in zip(a, b))
 
 
+@_keeps_rng
 def weight_grad(your_fn: Callable) -> bool:
     """Check a weight_grad(net, X, y) that returns the gradient of nn.MSELoss()(net(X), y)
     with respect to net[0].weight, when net may hold gradients from an earlier backward."""
-    for trial in range(3):
+    for trial in range(5):
         gen = torch.Generator().manual_seed(trial)
         n, d = int(torch.randint(2, 20, (1,), generator=gen)), 2 + trial
+        n, d = {3: (1, 4), 4: (30, 1)}.get(trial, (n, d))
         X, y = torch.randn(n, d, generator=gen), torch.randn(n, 1, generator=gen)
         net = torch.nn.Sequential(torch.nn.Linear(d, 1))
+        with torch.no_grad():  # weights from gen: the verdict must not depend on the notebook
+            for p in net.parameters():
+                p.copy_(torch.randn(p.shape, generator=gen))
         stale = torch.randn(1, d, generator=gen)
         net[0].weight.grad = stale.clone() if trial else None  # trial 0: a fresh net
         want = torch.autograd.grad(torch.nn.functional.mse_loss(net(X), y), net[0].weight)[0]
@@ -229,17 +422,16 @@ def _copy(value):
     return value.clone() if isinstance(value, torch.Tensor) else value
 
 
-def _difference(got, want: torch.Tensor, args: tuple, atol: float) -> str | None:
+def _difference(got, want: torch.Tensor, args: tuple, atol: float,
+                shape_hint: str | None = None) -> str | None:
     """What is wrong with got compared with want, in words, or None when they agree."""
     if got is None:
         return "returned None: did you forget `return`?"
     if not isinstance(got, torch.Tensor):
         return f"returned a {type(got).__name__}, expected a tensor"
+    got = got.detach()
     if got.shape != want.shape:
-        hint = ""
-        if got.dim() == 2 and got.shape[0] == got.shape[1] and got.shape[0] > 1:
-            hint = (": a (n, 1) minus an (n,) tensor broadcasts to (n, n); "
-                    "reshape one like the other first")
+        hint = f": {shape_hint}" if shape_hint else ""
         return f"returned shape {tuple(got.shape)}, expected {tuple(want.shape)}{hint}"
     if not torch.allclose(got.float(), want.float(), atol=atol, rtol=1e-4):
         i = int((got - want).abs().argmax())
@@ -259,12 +451,31 @@ def _pair(got, name: str) -> str | None:
     return None
 
 
+def _random_shape(gen: torch.Generator) -> tuple[int, ...]:
+    """A random shape of 1 or 2 dimensions, sizes 1 to 5."""
+    return tuple(int(s) for s in torch.randint(1, 6, (int(torch.randint(1, 3, (1,),
+                                                                        generator=gen)),),
+                                                 generator=gen))
+
+
+def _close(got, want: torch.Tensor) -> bool:
+    """Whether got is a tensor of want's shape with the same values."""
+    return (isinstance(got, torch.Tensor) and got.shape == want.shape
+            and torch.allclose(got.detach().float(), want, atol=1e-5, rtol=1e-4))
+
+
+# (lr, momentum) tried: lr never equals 1 - momentum or momentum, so that each mistake shows
+_MOMENTUM_SETTINGS = [(0.1, 0.8), (0.03, 0.9), (0.5, 0.3), (1.0, 0.99), (0.2, 0.5), (0.01, 0.6)]
+
+
+@_keeps_rng
 def momentum_step(your_fn: Callable) -> bool:
-    """Check a momentum_step(w, v, g, lr, momentum) -> (w, v): v = momentum v + g, w -= lr v."""
-    for trial in range(5):
+    """Check a momentum_step(w, v, g, lr, momentum) -> (w, v): v = momentum v + g, w -= lr v,
+    for several lr and momentum values and shapes."""
+    for trial, (lr, mu) in enumerate(_MOMENTUM_SETTINGS):
         gen = torch.Generator().manual_seed(trial)
-        w, v, g = (torch.randn(4, generator=gen) for _ in range(3))
-        lr, mu = 0.1 * (trial + 1), 0.9 - 0.1 * trial
+        shape = (4,) if trial == 0 else _random_shape(gen)
+        w, v, g = (torch.randn(shape, generator=gen) for _ in range(3))
         want_v = mu * v + g
         want = (w - lr * want_v, want_v)
         try:
@@ -275,24 +486,42 @@ def momentum_step(your_fn: Callable) -> bool:
         if problem:
             return report(False, problem)
         if _difference(got[1], want[1], (), 1e-5):
-            if not _difference(got[1], mu * v + (1 - mu) * g, (), 1e-5):
-                return report(False, "momentum_step: that v is the textbook average "
-                                     "mu v + (1 - mu) g; torch's buffer is v = mu v + g")
+            v_mistakes = [
+                (mu * v + (1 - mu) * g, "that v is the textbook average mu v + (1 - mu) g; "
+                                        "torch's buffer is v = mu v + g"),
+                (mu * v + lr * g, "lr does not go into v: v = momentum v + g, then "
+                                  "w = w - lr v"),
+                (lr * v + g, "lr and momentum are swapped"),
+                (0.9 * v + g, "use the argument momentum, not 0.9"),
+            ]
+            hint = next((h for value, h in v_mistakes if _close(got[1], value)), None)
+            if hint:
+                return report(False, f"momentum_step: {hint}")
             return report(False, f"momentum_step: the new v is wrong: "
                                  f"{_difference(got[1], want[1], (), 1e-5)}")
         if _difference(got[0], want[0], (), 1e-5):
-            hint = (": step along the new velocity v, not the gradient g"
-                    if not _difference(got[0], w - lr * g, (), 1e-5) else "")
+            w_mistakes = [(w - lr * g, ": step along the new velocity v, not the gradient g"),
+                          (w - lr * v, ": step along the new v (update v first, then w)"),
+                          (w - want_v, ": multiply the step by lr"),
+                          (w - 0.1 * want_v, ": use the argument lr, not 0.1")]
+            hint = next((h for value, h in w_mistakes if _close(got[0], value)), "")
             return report(False, f"momentum_step: the new w is wrong{hint}")
-    return report(True, "momentum_step matches torch.optim.SGD's momentum on 5 random inputs")
+    return report(True, f"momentum_step matches torch.optim.SGD's momentum on "
+                        f"{len(_MOMENTUM_SETTINGS)} random inputs")
 
 
+@_keeps_rng
 def bias_correction(your_fn: Callable) -> bool:
-    """Check a bias_correction(m, v, beta1, beta2, t) -> (m / (1 - beta1^t), v / (1 - beta2^t))."""
-    for trial, t in enumerate([1, 2, 5, 10, 100]):
+    """Check a bias_correction(m, v, beta1, beta2, t) -> (m / (1 - beta1^t), v / (1 - beta2^t))
+    for several steps t, several beta1 and beta2, and shapes."""
+    settings = [(t, 0.9, 0.999) for t in [1, 2, 5, 10, 100]]
+    # then other betas (none equal to Adam's defaults 0.9 and 0.999, so that each mistake shows)
+    settings += [(1, 0.5, 0.95), (3, 0.8, 0.99), (7, 0.95, 0.9999), (50, 0.99, 0.98),
+                 (1000, 0.85, 0.9995)]
+    for trial, (t, beta1, beta2) in enumerate(settings):
         gen = torch.Generator().manual_seed(trial)
-        m, v = torch.randn(3, generator=gen), torch.rand(3, generator=gen)
-        beta1, beta2 = 0.9, 0.999
+        shape = (3,) if trial < 5 else _random_shape(gen)
+        m, v = torch.randn(shape, generator=gen), torch.rand(shape, generator=gen)
         want = (m / (1 - beta1 ** t), v / (1 - beta2 ** t))
         try:
             got = your_fn(m.clone(), v.clone(), beta1, beta2, t)
@@ -301,35 +530,92 @@ def bias_correction(your_fn: Callable) -> bool:
         problem = _pair(got, "bias_correction")
         if problem:
             return report(False, problem)
-        for value, expected, which in zip(got, want, ("m_hat", "v_hat")):
+        for value, expected, which, x, beta, other in zip(got, want, ("m_hat", "v_hat"), (m, v),
+                                                          (beta1, beta2), (beta2, beta1)):
             problem = _difference(value, expected, (), 1e-5)
-            if problem:
-                return report(False, f"bias_correction at step t={t}: {which}: {problem}"
-                                     " (the correction depends on t)" * (t > 1))
+            if not problem:
+                continue
+            names = ("beta1", "beta2") if which == "m_hat" else ("beta2", "beta1")
+            mistakes = [(x / (1 - beta), " (the correction depends on t)"),
+                        (x / (1 - other ** t), f" ({which} is corrected with {names[0]}, "
+                                               f"not {names[1]})"),
+                        (x / (1 - (0.9 if which == "m_hat" else 0.999) ** t),
+                         f" (use the argument {names[0]}, not Adam's default "
+                         f"{0.9 if which == 'm_hat' else 0.999})"),
+                        (x / (1 - beta ** (t + 1)), " (t counts the steps from 1: use beta^t)")]
+            hint = next((h for wrong, h in mistakes if _close(value, wrong)), "")
+            where = f"step t={t}" + (f" with beta1={beta1:g}, beta2={beta2:g}" if trial > 4 else "")
+            return report(False, f"bias_correction at {where}: {which}: {problem}{hint}")
     return report(True, "bias_correction gives m / (1 - beta1^t) and v / (1 - beta2^t)")
 
 
-def lr_max(value, A: torch.Tensor) -> bool:
-    """Check the largest stable learning rate of GD on (1/2) w^T A w: 2 / (largest eigenvalue)."""
+def _lr_max_hint(got: float, A: torch.Tensor) -> str:
+    """The classic mistake that gives got as lr_max for the symmetric matrix A, or ''."""
+    eig = torch.linalg.eigvalsh(A)
+    mistakes = [
+        (2 / A.diagonal().max().item(), "use the largest eigenvalue of A, not its largest "
+                                        "diagonal entry (torch.linalg.eigvalsh)"),
+        (1 / eig.max().item(), "off by a factor 2: GD is stable while |1 - lr λ| < 1"),
+        (2 / eig.min().item(), "the steepest direction (the largest eigenvalue) limits the "
+                               "learning rate"),
+        (1 / eig.min().item(), "use the largest eigenvalue of A, and 2 / λ, not 1 / λ"),
+        (2 / A.abs().sum(dim=1).max().item(), "the largest row sum only bounds the largest "
+                                              "eigenvalue; compute the eigenvalue itself"),
+        (2 / eig.sum().item(), "2 / trace = 2 / (sum of the eigenvalues); only the largest "
+                               "eigenvalue limits the learning rate"),
+    ]
+    return next((f": {hint}" for value, hint in mistakes
+                 if abs(got - value) <= 1e-3 * abs(value)), "")
+
+
+@_keeps_rng
+def lr_max(value, A: torch.Tensor | None = None) -> bool:
+    """Check the largest stable learning rate of GD on (1/2) w^T A w: 2 / (largest eigenvalue).
+
+    value is a number computed for the matrix A, or a function lr_max(A); a function is tried
+    on A and on random symmetric positive definite matrices of sizes 1 to 5.
+    """
+    fix = "lr_max above"
+    if callable(value):
+        return _lr_max_function(value, A)
+    if A is None:
+        return report(False, "pass the matrix too: d2lmini.check.lr_max(lr_max, A)", fix=fix)
     A = torch.as_tensor(A, dtype=torch.float64)
     want = 2 / torch.linalg.eigvalsh(A).max().item()
     try:
         got = float(value)
     except (TypeError, ValueError):
-        return report(False, f"lr_max must be a number, got {type(value).__name__}",
-                      fix="lr_max above")
+        return report(False, f"lr_max must be a number, got {type(value).__name__}", fix=fix)
     if abs(got - want) <= 1e-3 * want:
         return report(True, f"lr_max = {got:.4g}: GD converges below it and diverges above",
-                      fix="lr_max above")
-    hints = {2 / A.diagonal().max().item(): "use the largest eigenvalue of A, not its largest "
-                                            "diagonal entry (torch.linalg.eigvalsh)",
-             1 / torch.linalg.eigvalsh(A).max().item(): "off by a factor 2: GD is stable while "
-                                                         "|1 - lr λ| < 1",
-             2 / torch.linalg.eigvalsh(A).min().item(): "the steepest direction (the largest "
-                                                         "eigenvalue) limits the learning rate"}
-    hint = next((h for v, h in hints.items() if abs(got - v) <= 1e-3 * abs(v)), "")
+                      fix=fix)
     return report(False, f"lr_max = {got:.4g} is not the largest stable learning rate"
-                         + (f": {hint}" if hint else ""), fix="lr_max above")
+                         + _lr_max_hint(got, A), fix=fix)
+
+
+def _lr_max_function(your_fn: Callable, A: torch.Tensor | None) -> bool:
+    """Check a function lr_max(A) on A and on random symmetric positive definite matrices."""
+    gen = torch.Generator().manual_seed(0)
+    matrices = [] if A is None else [torch.as_tensor(A, dtype=torch.float32)]
+    for size in [2, 1, 3, 2, 5, 4]:
+        Q, _ = torch.linalg.qr(torch.randn(size, size, generator=gen, dtype=torch.float64))
+        eig = 0.1 + 10 * torch.rand(size, generator=gen, dtype=torch.float64)
+        matrices.append((Q * eig) @ Q.T)  # Q diag(eig) Q^T: eigenvalues eig
+    matrices.append(torch.diag(torch.tensor([1.0, 5.0, 2.0])))  # the largest not first
+    for M in matrices:
+        M = ((M + M.T) / 2).float()
+        want = 2 / torch.linalg.eigvalsh(M.double()).max().item()
+        try:
+            result = your_fn(M.clone())
+            got = float(result)
+        except Exception as error:
+            return report(False, f"lr_max(A) raised {type(error).__name__}: {error}")
+        if not abs(got - want) <= 1e-3 * want:
+            return report(False, f"lr_max(A) = {got:.4g} for a {len(M)}×{len(M)} matrix "
+                                 f"whose largest stable learning rate is {want:.4g}"
+                                 + _lr_max_hint(got, M.double()))
+    return report(True, f"lr_max(A) = 2 / (largest eigenvalue of A) for {len(matrices)} "
+                        f"matrices")
 
 
 def _warmup_cosine(step: int, lr: float, warmup: int, total: int) -> float:
@@ -339,15 +625,27 @@ def _warmup_cosine(step: int, lr: float, warmup: int, total: int) -> float:
     return lr * (1 + math.cos(math.pi * (step - warmup) / (total - warmup))) / 2
 
 
+@_keeps_rng
 def warmup_cosine(your_fn: Callable) -> bool:
-    """Check a warmup_cosine(step, lr, warmup, total) schedule at every step 0..total."""
-    for lr, warmup, total in [(0.1, 5, 50), (1.0, 10, 100), (3e-4, 1, 20)]:
+    """Check a warmup_cosine(step, lr, warmup, total) schedule at every step 0..total of three
+    fixed and five random schedules (warmup >= 1, total > warmup)."""
+    schedules = [(0.1, 5, 50), (1.0, 10, 100), (3e-4, 1, 20)]
+    gen = torch.Generator().manual_seed(0)
+    for _ in range(5):
+        lr = float(f"{10 ** (float(torch.rand(1, generator=gen)) * 4.5 - 4):.3g}")
+        warmup = int(torch.randint(1, 30, (1,), generator=gen))
+        schedules.append((lr, warmup, warmup + int(torch.randint(1, 150, (1,), generator=gen))))
+    for lr, warmup, total in schedules:
         for step in range(total + 1):
             want = _warmup_cosine(step, lr, warmup, total)
+            call = f"warmup_cosine(step={step}, lr={lr:g}, warmup={warmup}, total={total})"
             try:
-                got = float(your_fn(step, lr, warmup, total))
+                result = your_fn(step, lr, warmup, total)
+                if result is None:
+                    return report(False, f"{call} returned None: did you forget `return`?")
+                got = float(result)
             except Exception as error:
-                return report(False, f"warmup_cosine raised {type(error).__name__}: {error}")
+                return report(False, f"{call} raised {type(error).__name__}: {error}")
             if not math.isclose(got, want, rel_tol=1e-6, abs_tol=1e-9 * lr):
                 hint = ""
                 if step < warmup and math.isclose(got, lr * (1 + math.cos(
@@ -355,108 +653,217 @@ def warmup_cosine(your_fn: Callable) -> bool:
                     hint = ": warm up first, growing linearly over the first `warmup` steps"
                 elif step >= warmup:
                     hint = ": the cosine starts at step `warmup` and lasts total - warmup steps"
-                return report(False, f"warmup_cosine(step={step}, lr={lr:g}, warmup={warmup}, "
-                                     f"total={total}) = {got:.4g}, expected {want:.4g}{hint}")
-    return report(True, "warmup_cosine agrees at every step of 3 schedules")
+                return report(False, f"{call} = {got:.4g}, expected {want:.4g}{hint}")
+    return report(True, f"warmup_cosine agrees at every step of {len(schedules)} schedules")
 
 
 # ---------------------------------------------------------------- chapter 5: regularization
 
+def _call_seeded(your_fn: Callable, seed: int, *args):
+    """your_fn(*args) with the global random numbers seeded by seed, then put back."""
+    with torch.random.fork_rng(devices=[]):  # leave the notebook's random numbers alone
+        torch.manual_seed(seed)
+        return your_fn(*args)
+
+
+@_keeps_rng
 def dropout_layer(your_fn: Callable) -> bool:
-    """Check a dropout_layer(X, dropout) that zeroes each entry with probability dropout and
-    scales the kept ones by 1 / (1 - dropout); dropout 1 gives zeros, dropout 0 gives X."""
+    """Check a dropout_layer(X, dropout) that zeroes each entry with probability dropout,
+    independently of the others and afresh on each call, and scales the kept ones by
+    1 / (1 - dropout), keeping the gradient; dropout 1 gives zeros, dropout 0 gives X."""
     gen = torch.Generator().manual_seed(0)
     X = torch.rand(100, 100, generator=gen) + 0.5  # no zeros, so a kept entry is never 0
-    for p in [0.5, 0.2, 0.8, 0.0, 1.0]:
+    cases = [(X, p) for p in [0.5, 0.2, 0.8, 0.0, 1.0]]
+    cases += [(torch.rand(shape, generator=gen) + 0.5, p)  # one example; other shapes
+              for shape, p in [((1, 3000), 0.3), ((500, 7), 0.6), ((30, 200), 0.1)]]
+    for seed, (X, p) in enumerate(cases):
+        call = (f"dropout_layer(X, {p})" if X.shape == (100, 100) else
+                f"dropout_layer(X of shape {tuple(X.shape)}, {p})")
         try:
-            with torch.random.fork_rng(devices=[]):  # leave the notebook's random numbers alone
-                torch.manual_seed(0)
-                got = your_fn(X.clone(), p)
+            got = _call_seeded(your_fn, seed, X.clone(), p)
         except Exception as error:
             hint = " (when dropout == 1, return torch.zeros_like(X))" if p == 1 else ""
-            return report(False, f"dropout_layer(X, {p}) raised {type(error).__name__}: "
-                                 f"{error}{hint}")
+            return report(False, f"{call} raised {type(error).__name__}: {error}{hint}")
         if not isinstance(got, torch.Tensor) or got.shape != X.shape:
-            return report(False, f"dropout_layer(X, {p}): {_difference(got, X, (), 0)}")
+            return report(False, f"{call}: {_difference(got, X, (), 0)}")
+        got = got.detach()
         if not torch.isfinite(got).all():
-            return report(False, f"dropout_layer(X, {p}) gave nan or inf (when dropout == 1, "
+            return report(False, f"{call} gave nan or inf (when dropout == 1, "
                                  f"return torch.zeros_like(X): dividing by 1 - 1 = 0 fails)")
         kept = got != 0
         share = kept.float().mean().item()
         if abs(share - (1 - p)) > 0.03:
-            return report(False, f"dropout_layer(X, {p}) kept {share:.0%} of the entries where "
+            shared = _shared_mask(kept)
+            if shared:
+                return report(False, f"{call}: {shared}")
+            return report(False, f"{call} kept {share:.0%} of the entries where "
                                  f"about {1 - p:.0%} was expected (keep each with probability "
                                  f"1 - dropout)")
         if p < 1 and not torch.allclose(got[kept], X[kept] / (1 - p), rtol=1e-5):
             unscaled = torch.allclose(got[kept], X[kept], rtol=1e-5)
             hint = (": divide the kept entries by 1 - dropout (inverted dropout), so the "
                     "expected output stays X") if unscaled else ""
-            return report(False, f"dropout_layer(X, {p}): the kept entries are not "
-                                 f"X / (1 - dropout){hint}")
+            return report(False, f"{call}: the kept entries are not X / (1 - dropout){hint}")
+    problem = _dropout_randomness(your_fn) or _dropout_gradient(your_fn)
+    if problem:
+        return report(False, f"dropout_layer: {problem}")
     return report(True, "dropout_layer keeps each entry with probability 1 - dropout and "
                         "scales it by 1 / (1 - dropout)")
 
 
+def _shared_mask(kept: torch.Tensor) -> str | None:
+    """Whether a mask of kept entries is the same for every row, or every column, or None."""
+    how = "keep each entry on its own coin flip, e.g. torch.rand(X.shape) < 1 - dropout"
+    if kept.dim() >= 2 and len(kept) > 1 and (kept == kept[:1]).all():
+        return f"every row (example) gets the same mask: {how}"
+    if kept.shape[-1] > 1 and (kept == kept[..., :1]).all():
+        return f"every column of a row gets the same coin flip: {how}"
+    return None
+
+
+def _dropout_randomness(your_fn: Callable, p: float = 0.5, calls: int = 40) -> str | None:
+    """What is wrong with the randomness of a dropout_layer's masks, or None: each entry must
+    be kept independently of the other entries of its row and column, and afresh each call."""
+    X = torch.rand(64, 50, generator=torch.Generator().manual_seed(1)) + 0.5
+    masks = torch.stack([_call_seeded(your_fn, 1000 + i, X.clone(), p).detach() != 0
+                         for i in range(calls)]).float()  # (calls, rows, columns)
+    if any(torch.equal(masks[i], masks[i + 1]) for i in range(calls - 1)):
+        return ("it drops the same entries on every call: draw a fresh random mask each call "
+                "(no fixed seed or generator inside the function)")
+    q = 1 - p
+    rows, columns = masks.shape[1:]
+
+    def spread(counts: torch.Tensor, size: int) -> float:  # 1 for independent entries
+        return counts.var().item() / (size * q * (1 - q))
+    how = "keep each entry on its own coin flip, e.g. torch.rand(X.shape) < 1 - dropout"
+    if spread(masks.sum(dim=1), rows) > 3:
+        return f"the rows (examples) do not get independent masks: {how}"
+    if spread(masks.sum(dim=2), columns) > 3:
+        return f"the entries of a row do not get independent coin flips: {how}"
+    if spread(masks.sum(dim=2), columns) < 0.3:
+        return f"each row keeps the same number of entries, not a random number: {how}"
+    if spread(masks.sum(dim=(1, 2)), rows * columns) < 0.2:
+        return (f"every call keeps exactly the same number of entries, not a random "
+                f"number: {how}")
+    return None
+
+
+def _dropout_gradient(your_fn: Callable, p: float = 0.5) -> str | None:
+    """What is wrong with the gradient of a dropout_layer's output with respect to X, or None:
+    it must be 1 / (1 - dropout) for the kept entries, and 0 for the dropped ones."""
+    X = (torch.rand(20, 30, generator=torch.Generator().manual_seed(2)) + 0.5).requires_grad_()
+    try:
+        got = _call_seeded(your_fn, 2000, X * 1, p)  # X * 1: like a layer's input, not a leaf
+    except Exception as error:
+        return (f"{_KEEP_GRAD}; with an input that requires a gradient it raised "
+                f"{type(error).__name__}: {error}")
+    if not got.requires_grad:
+        return _KEEP_GRAD
+    (grad,) = torch.autograd.grad(got.sum(), X, allow_unused=True)
+    if grad is None or not torch.allclose(grad, (got.detach() != 0) / (1 - p), rtol=1e-5):
+        return ("the gradient with respect to X is not 1 / (1 - dropout) on the kept entries: "
+                "compute the output as mask * X / (1 - dropout)")
+    return None
+
+
+@_keeps_rng
 def l2_penalty(your_fn: Callable) -> bool:
-    """Check an l2_penalty(w) that returns half the sum of the squares of w."""
-    def make_args(gen):
+    """Check an l2_penalty(w) that returns half the sum of the squares of w, for w of any
+    shape, as a tensor that keeps its gradient (which is w)."""
+    def make_args(gen, trial):
         rows, cols = (int(v) for v in torch.randint(1, 8, (2,), generator=gen))
-        return (torch.randn(rows, cols, generator=gen),)
+        shape = {5: (int(rows) + 3,), 6: (int(cols) + 2, 1)}.get(trial, (rows, cols))
+        return (torch.randn(shape, generator=gen),)
 
     def reference(w):
         return (w ** 2).sum() / 2
-
-    def yours(w):
-        result = your_fn(w)
-        return torch.as_tensor(float(result)) if isinstance(result, (int, float)) else result
-    return compare(yours, reference, make_args, "l2_penalty")
+    return compare(your_fn, reference, make_args, "l2_penalty", trials=7, numbers_ok=True,
+                   grad_args={0: "w"})
 
 
+@_keeps_rng
 def standardize(your_fn: Callable) -> bool:
     """Check a standardize(train, test) -> (train_scaled, test_scaled) that subtracts the
-    training set's mean and divides by its standard deviation, for both sets."""
+    training set's mean and divides by its standard deviation, per column, for both sets
+    (the sample or the population standard deviation), and leaves train and test unchanged."""
     gen = torch.Generator().manual_seed(0)
-    train = torch.randn(200, 3, generator=gen) * torch.tensor([1.0, 10.0, 100.0]) + 5
-    test = torch.randn(50, 3, generator=gen) * torch.tensor([1.0, 10.0, 100.0]) + 8  # shifted
+    for trial in range(5):
+        if trial == 0:  # columns of very different scales
+            scale = torch.tensor([1.0, 10.0, 100.0])
+            train = torch.randn(200, 3, generator=gen) * scale + 5
+            test = torch.randn(50, 3, generator=gen) * scale + 8  # shifted
+        else:  # one column and one test example; few training examples; random shapes
+            columns, n_train, n_test = {1: (1, 40, 1), 2: (4, 5, 30)}.get(
+                trial, (int(torch.randint(2, 7, (1,), generator=gen)),
+                        int(torch.randint(10, 300, (1,), generator=gen)),
+                        int(torch.randint(2, 60, (1,), generator=gen))))
+            scale = 10 ** (torch.rand(columns, generator=gen) * 5 - 2)
+            offset = (torch.rand(columns, generator=gen) - 0.5) * 100
+            train = torch.randn(n_train, columns, generator=gen) * scale + offset
+            test = torch.randn(n_test, columns, generator=gen) * scale + offset + scale / 2
+        problem = _standardize_problem(your_fn, train, test)
+        if problem:
+            return report(False, problem)
+    return report(True, "standardize scales both sets with the training statistics")
+
+
+def _standardize_problem(your_fn: Callable, train: torch.Tensor,
+                         test: torch.Tensor) -> str | None:
+    """What is wrong with your_fn(train, test) as a standardize, or None."""
+    args = (train.clone(), test.clone())
     try:
-        got = your_fn(train.clone(), test.clone())
+        got = your_fn(*args)
     except Exception as error:
-        return report(False, f"standardize raised {type(error).__name__}: {error}")
+        return f"standardize raised {type(error).__name__}: {error}"
     if not (isinstance(got, tuple | list) and len(got) == 2
             and all(isinstance(t, torch.Tensor) for t in got)):
-        return report(False, "standardize must return two tensors: (train_scaled, test_scaled)")
+        return "standardize must return two tensors: (train_scaled, test_scaled)"
     if got[0].shape != train.shape or got[1].shape != test.shape:
-        return report(False, f"standardize returned shapes {tuple(got[0].shape)} and "
-                             f"{tuple(got[1].shape)}, expected {tuple(train.shape)} and "
-                             f"{tuple(test.shape)} (statistics per column: dim=0)")
+        return (f"standardize returned shapes {tuple(got[0].shape)} and {tuple(got[1].shape)}, "
+                f"expected {tuple(train.shape)} and {tuple(test.shape)} (statistics per "
+                f"column: dim=0)")
 
     def scaled(stats_from, unbiased):
         mean, std = stats_from.mean(dim=0), stats_from.std(dim=0, correction=int(unbiased))
         return (train - mean) / std, (test - mean) / std
 
     def matches(pair):
-        return all(torch.allclose(g.float(), w, atol=1e-4) for g, w in zip(got, pair))
+        return all(torch.allclose(g.detach().float(), w, atol=1e-4, rtol=1e-4)
+                   for g, w in zip(got, pair))
 
     if any(matches(scaled(train, unbiased)) for unbiased in (True, False)):
-        return report(True, "standardize scales both sets with the training statistics")
+        if not (torch.equal(args[0], train) and torch.equal(args[1], test)):
+            return ("standardize changed train or test in place (`train -= ...`): return new "
+                    "tensors and leave the data it is given as it was")
+        return None
     both = torch.cat([train, test])
     if any(matches(scaled(both, unbiased)) for unbiased in (True, False)):
-        return report(False, "standardize used statistics of training and test data together: "
-                             "the test set leaked in (use the training set's mean and std only)")
-    if torch.allclose(got[1].float().mean(dim=0), torch.zeros(3), atol=1e-4):
-        return report(False, "standardize scaled the test set with its own mean and std, which "
-                             "hides how it differs (use the training set's mean and std)")
-    return report(False, "standardize: the result is not (X - mean) / std with the training "
-                         "set's mean and standard deviation per column (dim=0)")
+        return ("standardize used statistics of training and test data together: "
+                "the test set leaked in (use the training set's mean and std only)")
+    if len(test) == 1 and not torch.isfinite(got[1]).all():
+        return ("standardize gave nan for a test set of one example: one new example has no "
+                "standard deviation of its own (use the training set's mean and std)")
+    if len(test) > 1 and torch.allclose(got[1].detach().float().mean(dim=0),
+                                        torch.zeros(test.shape[1]), atol=1e-4):
+        return ("standardize scaled the test set with its own mean and std, which "
+                "hides how it differs (use the training set's mean and std)")
+    return ("standardize: the result is not (X - mean) / std with the training "
+            "set's mean and standard deviation per column (dim=0)")
 
 
 def pick_lambd(lambd, valid_loss: dict, train_loss: dict | None = None) -> bool:
     """Check that lambd is the value with the lowest validation loss (valid_loss: λ -> loss)."""
     best = min(valid_loss, key=valid_loss.get)
     fix = "best_lambd above"
-    if lambd not in valid_loss:
-        return report(False, f"λ = {lambd!r} is not one of the values tried "
-                             f"({', '.join(f'{v:g}' for v in valid_loss)})", fix=fix)
+    tried = ", ".join(f"{v:g}" for v in valid_loss)
+    try:  # a number, a 0-d tensor or a numpy number; matched to the value tried
+        if isinstance(lambd, str | bool):
+            raise TypeError("not a number")
+        number = float(lambd)
+        lambd = next(v for v in valid_loss if math.isclose(v, number, rel_tol=1e-9,
+                                                           abs_tol=1e-12))
+    except (TypeError, ValueError, RuntimeError, StopIteration):
+        return report(False, f"λ = {lambd!r} is not one of the values tried ({tried})", fix=fix)
     if lambd == best:
         return report(True, f"λ = {lambd:g} has the lowest validation loss, "
                             f"{valid_loss[lambd]:.4g}", fix=fix)

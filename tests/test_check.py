@@ -1,3 +1,7 @@
+import inspect
+import math
+
+import pytest
 import torch
 
 import d2lmini
@@ -197,11 +201,12 @@ def test_dropout_layer_checker_leaves_the_random_numbers_alone(capsys):
 
 def test_l2_penalty_checker(capsys):
     assert check.l2_penalty(d2lmini.l2_penalty)
-    assert check.l2_penalty(lambda w: float((w ** 2).sum() / 2))  # a number is fine too
+    assert not check.l2_penalty(lambda w: ((w ** 2).sum() / 2).item())  # no gradient: no decay
     assert not check.l2_penalty(lambda w: (w ** 2).sum())
     assert not check.l2_penalty(lambda w: w.abs().sum())
     out = capsys.readouterr().out.splitlines()
-    assert out[0].startswith("✓ solved: l2_penalty") and out[1].startswith("✓ solved")
+    assert out[0].startswith("✓ solved: l2_penalty")
+    assert out[1].startswith("✗ not solved yet: l2_penalty") and "keep its gradient" in out[1]
     assert out[2].startswith("✗ not solved yet: l2_penalty") and "factor 2" in out[2]
     assert out[3].startswith("✗ not solved yet: l2_penalty")
 
@@ -331,3 +336,336 @@ def test_warmup_cosine_checker(capsys):
     assert out[0].startswith("✓ solved: warmup_cosine")
     assert "warm up first" in out[1]
     assert "lasts total - warmup steps" in out[2]
+
+
+# ---------------------------------------------------------------- every checker, strict
+# Each checker must refuse answers that are right only on fixed inputs: hard-coded
+# hyperparameters, detached results, shared masks, an argmax for a softmax... The table gives,
+# per checker, plausible wrong answers and the words its one-line verdict must contain.
+
+def _sl(y_hat, y):
+    return (y_hat - y.reshape(y_hat.shape)) ** 2 / 2
+
+
+def _softmax(X):
+    X_exp = torch.exp(X - X.max(dim=1, keepdim=True).values)
+    return X_exp / X_exp.sum(dim=1, keepdim=True)
+
+
+def _softmax_global_max(X):  # one max for the whole batch: rows far below it underflow
+    X_exp = torch.exp(X - X.max())
+    return X_exp / X_exp.sum(dim=1, keepdim=True)
+
+
+def _ce(y_hat, y):
+    return -torch.log(y_hat[range(len(y_hat)), y])
+
+
+def _huber(y_hat, y, delta=1.0):
+    error = (y_hat - y.reshape(y_hat.shape)).abs()
+    return torch.where(error <= delta, error ** 2 / 2, delta * (error - delta / 2))
+
+
+def _huber_unsqueeze(y_hat, y, delta=1.0):  # right for y of shape (n,) only
+    error = (y_hat - y.unsqueeze(1)).abs()
+    return torch.where(error <= delta, error ** 2 / 2, delta * (error - delta / 2))
+
+
+def _sgd_with(lr=None, batch_size=None, count=None):
+    """An sgd that uses fixed numbers instead of its arguments, or only the first params."""
+    def sgd(params, lr_, batch_size_):
+        with torch.no_grad():
+            for p in list(params)[:count]:
+                p -= (lr or lr_) * p.grad / (batch_size or batch_size_)
+                p.grad.zero_()
+    return sgd
+
+
+def _train_step_with_own_sgd(net, loss, optimizer, X, y):
+    optimizer = torch.optim.SGD(net.parameters(), lr=0.1)  # ignores the optimizer given
+    optimizer.zero_grad()
+    l = loss(net(X), y)
+    l.backward()
+    optimizer.step()
+    return l
+
+
+def _train_step_by_hand(net, loss, optimizer, X, y):
+    net.zero_grad()
+    l = loss(net(X), y)
+    l.backward()
+    with torch.no_grad():
+        for p in net.parameters():
+            p -= 0.1 * p.grad  # SGD at lr 0.1 whatever the optimizer
+    return l
+
+
+def _weight_grad_summed(net, X, y):
+    net.zero_grad()
+    torch.nn.MSELoss(reduction="sum")(net(X), y).backward()
+    return net[0].weight.grad
+
+
+def _dropout(X, dropout, mask_shape=None, generator=None):
+    if dropout == 1:
+        return torch.zeros_like(X)
+    shape = X.shape if mask_shape is None else mask_shape(X)
+    return (torch.rand(shape, generator=generator) < 1 - dropout).float() * X / (1 - dropout)
+
+
+def _dropout_same_mask_each_call(X, dropout):
+    return _dropout(X, dropout, generator=torch.Generator().manual_seed(0))
+
+
+def _dropout_fixed_count(X, dropout):  # exactly (1 - dropout) n entries kept, at random places
+    if dropout == 1:
+        return torch.zeros_like(X)
+    mask = torch.zeros(X.numel())
+    mask[torch.randperm(X.numel())[:round((1 - dropout) * X.numel())]] = 1
+    return mask.reshape(X.shape) * X / (1 - dropout)
+
+
+def _dropout_fixed_count_per_row(X, dropout):
+    if dropout == 1:
+        return torch.zeros_like(X)
+    kept = torch.rand(X.shape).argsort(dim=-1) < round((1 - dropout) * X.shape[-1])
+    return kept.float() * X / (1 - dropout)
+
+
+def _standardize_in_place(train, test):
+    mean, std = train.mean(dim=0), train.std(dim=0)
+    train -= mean
+    train /= std
+    return train, (test - mean) / std
+
+
+STRICT = {  # checker: [(plausible wrong answer, words of the verdict)]
+    "squared_loss": [
+        (lambda y_hat, y: _sl(y_hat, y).detach(), "must keep its gradient"),
+        (lambda y_hat, y: torch.from_numpy(_sl(y_hat.detach(), y).numpy()),
+         "must keep its gradient"),
+        (lambda y_hat, y: (y_hat - y.unsqueeze(1)) ** 2 / 2, "y may already have shape (n, 1)"),
+    ],
+    "linreg": [
+        (lambda X, w, b: (X @ w + b).detach(), "must keep its gradient"),
+        (lambda X, w, b: X @ w.detach() + b, "gradient with respect to w is wrong"),
+        (lambda X, w, b: torch.addmm(b, X, w), "raised"),  # fails for b = 0.0, as chapter 1 calls
+    ],
+    "sgd": [
+        (_sgd_with(lr=0.1), "use the arguments lr and batch_size"),
+        (_sgd_with(batch_size=4), "use the arguments lr and batch_size"),
+        (_sgd_with(count=2), "only 2 of the 3 parameters changed"),
+    ],
+    "softmax": [
+        (lambda X: torch.nn.functional.one_hot(X.argmax(dim=1), X.shape[1]).float(),
+         "that is an argmax"),
+        (lambda X: _softmax(X).detach(), "must keep its gradient"),
+        (_softmax_global_max, "subtract each row's own largest logit"),
+    ],
+    "cross_entropy": [
+        (lambda y_hat, y: _ce(y_hat, y).detach(), "must keep its gradient"),
+        (lambda y_hat, y: _ce(y_hat, y).mean(), "one loss per example"),
+        (lambda y_hat, y: -torch.log(y_hat[:, y]), "pick one entry per row"),
+    ],
+    "accuracy": [
+        (lambda y_hat, y: (y_hat.argmax(dim=1) == y).sum() / 256, "was expected"),
+        (lambda y_hat, y: (y_hat.argmax(dim=1) == y).sum().item() / y_hat.shape[1],
+         "was expected"),
+    ],
+    "huber_loss": [
+        (lambda y_hat, y, delta=1.0: _huber(y_hat, y), "use the argument delta"),
+        (lambda y_hat, y, delta=1.0: _huber(y_hat, y, delta).detach(), "must keep its gradient"),
+        (_huber_unsqueeze, "y may already have shape (n, 1)"),
+    ],
+    "train_step": [
+        (_train_step_with_own_sgd, "use the `loss` and `optimizer` passed in"),
+        (_train_step_by_hand, "use the `loss` and `optimizer` passed in"),
+    ],
+    "weight_grad": [
+        (_weight_grad_summed, "off by a factor"),
+        (lambda net, X, y: (net(X) - y).T @ X / len(X), "off by a factor 0.5"),
+    ],
+    "momentum_step": [
+        (lambda w, v, g, lr, momentum: (w - momentum * (lr * v + g), lr * v + g),
+         "lr and momentum are swapped"),
+        (lambda w, v, g, lr, momentum: (w - lr * (0.9 * v + g), 0.9 * v + g),
+         "use the argument momentum, not 0.9"),
+        (lambda w, v, g, lr, momentum: (w - 0.1 * (momentum * v + g), momentum * v + g),
+         "use the argument lr, not 0.1"),
+        (lambda w, v, g, lr, momentum: (w - (momentum * v + lr * g), momentum * v + lr * g),
+         "lr does not go into v"),
+    ],
+    "bias_correction": [
+        (lambda m, v, beta1, beta2, t: (m / (1 - 0.9 ** t), v / (1 - 0.999 ** t)),
+         "not Adam's default 0.9"),
+        (lambda m, v, beta1, beta2, t: (m / (1 - beta1 ** t), v / (1 - 0.999 ** t)),
+         "not Adam's default 0.999"),
+        (lambda m, v, beta1, beta2, t: (m / (1 - beta1 ** t), v / (1 - beta1 ** t)),
+         "v_hat is corrected with beta2, not beta1"),
+        (lambda m, v, beta1, beta2, t: (m / (1 - beta1 ** (t + 1)), v / (1 - beta2 ** (t + 1))),
+         "t counts the steps from 1"),
+    ],
+    "lr_max": [  # as a function of A: tried on many matrices
+        (lambda A: 2 / A.sum(dim=1).max().item(), "largest row sum"),
+        (lambda A: 1 / torch.linalg.eigvalsh(A).min().item(), "2 / λ, not 1 / λ"),
+        (lambda A: 0.5, "largest stable learning rate is"),
+    ],
+    "warmup_cosine": [
+        (lambda step, lr, warmup, total: min(1, (step + 1) / 5) * lr * (1 + math.cos(
+            math.pi * max(0, step - 5) / (total - 5))) / 2, "expected"),  # warm-up fixed at 5
+    ],
+    "dropout_layer": [
+        (lambda X, p: _dropout(X, p, mask_shape=lambda X: (1, *X.shape[1:])),
+         "every row (example) gets the same mask"),
+        (lambda X, p: _dropout(X, p, mask_shape=lambda X: (*X.shape[:-1], 1)),
+         "every column of a row gets the same coin flip"),
+        (_dropout_same_mask_each_call, "the same entries on every call"),
+        (_dropout_fixed_count, "every call keeps exactly the same number of entries"),
+        (_dropout_fixed_count_per_row, "each row keeps the same number of entries"),
+        (lambda X, p: _dropout(X, p).detach(), "must keep its gradient"),
+    ],
+    "l2_penalty": [
+        (lambda w: float((w.detach() ** 2).sum() / 2), "returned a float, but the result must "
+                                                       "keep its gradient"),
+        (lambda w: (w.detach() ** 2).sum() / 2, "must keep its gradient"),
+        (lambda w: (w ** 2).mean() / 2, "was expected"),
+    ],
+    "standardize": [
+        (_standardize_in_place, "changed train or test in place"),
+        (lambda train, test: ((train - train.mean(dim=0)) / train.std(dim=0),
+                              (test - test.mean(dim=0)) / test.std(dim=0)), "its own"),
+    ],
+}
+
+RIGHT = {  # checker: answers that must pass (the notebooks' solutions among them)
+    "squared_loss": [_sl, d2lmini.squared_loss],
+    "linreg": [lambda X, w, b: X @ w + b, lambda X, w, b: torch.matmul(X, w) + b],
+    "sgd": [d2lmini.sgd, _sgd_with()],
+    "softmax": [_softmax, d2lmini.softmax, lambda X: torch.softmax(X, dim=1)],
+    "cross_entropy": [_ce, lambda y_hat, y: -y_hat.gather(1, y[:, None]).log().flatten()],
+    "accuracy": [lambda y_hat, y: (y_hat.argmax(dim=1) == y).float().mean().item(),
+                 d2lmini.accuracy],
+    "huber_loss": [_huber, lambda y_hat, y, delta=1.0: torch.nn.functional.huber_loss(
+        y_hat, y.reshape(y_hat.shape), reduction="none", delta=delta)],
+    "train_step": [],  # in test_train_step_checker
+    "weight_grad": [lambda net, X, y: 2 * (net(X) - y).T @ X / len(X)],  # by hand, chapter 2
+    "momentum_step": [],  # in test_momentum_step_checker
+    "bias_correction": [],  # in test_bias_correction_checker
+    "lr_max": [lambda A: 2 / torch.linalg.eigvalsh(A).max().item(),
+               lambda A: 2 / torch.linalg.matrix_norm(A, ord=2).item()],
+    "warmup_cosine": [],  # in test_warmup_cosine_checker
+    "dropout_layer": [d2lmini.dropout_layer, _dropout,
+                      lambda X, p: torch.nn.functional.dropout(X, p),
+                      lambda X, p: torch.zeros_like(X) if p == 1 else
+                      torch.bernoulli(torch.full_like(X, 1 - p)) * X / (1 - p)],
+    "l2_penalty": [d2lmini.l2_penalty, lambda w: w.norm() ** 2 / 2],
+    "standardize": [lambda train, test: (
+        (train - train.mean(dim=0)) / train.std(dim=0, correction=0),
+        (test - train.mean(dim=0)) / train.std(dim=0, correction=0))],  # population std: fine
+}
+
+
+@pytest.mark.parametrize("name,wrong,words", [(name, wrong, words)
+                                               for name, cases in STRICT.items()
+                                               for wrong, words in cases])
+def test_checkers_refuse_answers_right_only_on_some_inputs(capsys, name, wrong, words):
+    assert getattr(check, name)(wrong) is False
+    out = capsys.readouterr().out
+    assert out.startswith("✗ not solved yet: ") and out.count("\n") == 1  # one line
+    assert words in out
+
+
+@pytest.mark.parametrize("name,right", [(name, right) for name, fns in RIGHT.items()
+                                        for right in fns])
+def test_checkers_accept_right_answers(capsys, name, right):
+    assert getattr(check, name)(right) is True
+    out = capsys.readouterr().out
+    assert out.startswith("✓ solved: ") and out.count("\n") == 1
+
+
+def test_every_checker_has_strict_tests():
+    checkers = {name for name, fn in vars(check).items() if inspect.isfunction(fn)
+                and not name.startswith("_") and fn.__module__ == check.__name__}
+    assert checkers - {"report", "compare", "pick_lambd"} == set(STRICT)
+
+
+@pytest.mark.parametrize("name", sorted(STRICT))
+def test_checkers_leave_the_random_numbers_alone(capsys, name):
+    torch.manual_seed(5)
+    want = torch.rand(3)
+    torch.manual_seed(5)
+    getattr(check, name)(RIGHT[name][0] if RIGHT[name] else STRICT[name][0][0])
+    assert torch.equal(torch.rand(3), want)
+
+
+def test_the_verdict_does_not_depend_on_the_notebook_random_state(capsys):
+    verdicts = []
+    for seed in (0, 1):
+        torch.manual_seed(seed)
+        check.weight_grad(_weight_grad_summed)
+        check.train_step(_train_step_with_own_sgd)
+        verdicts.append(capsys.readouterr().out)
+    assert verdicts[0] == verdicts[1]
+
+
+def test_lr_max_numbers_that_coincide_on_this_matrix_pass_but_not_as_functions(capsys):
+    A = torch.tensor([[3.0, 1.0], [1.0, 3.0]])  # the notebook's: rows sum to λ_max = 4
+    assert check.lr_max(2 / A.sum(dim=1).max().item(), A)  # a number cannot say how it was got
+    assert not check.lr_max(lambda M: 2 / M.sum(dim=1).max().item(), A)
+    assert check.lr_max(lambda M: 2 / torch.linalg.eigvalsh(M).max().item(), A)
+    assert not check.lr_max(0.5)  # a number needs its matrix
+    out = capsys.readouterr().out.splitlines()
+    assert out[0].startswith("✓ solved: lr_max = 0.5")
+    assert "largest row sum only bounds the largest eigenvalue" in out[1]
+    assert out[2].startswith("✓ solved: lr_max(A) = 2 / (largest eigenvalue of A) for 8 matrices")
+    assert "pass the matrix too" in out[3]
+
+
+def test_softmax_still_needs_to_be_stable(capsys):
+    def subtracts_nothing_large(X):  # exact for moderate logits, overflows for large ones
+        return torch.softmax(X.clamp(-80, 80), dim=1)
+
+    assert not check.softmax(subtracts_nothing_large)
+    assert not check.softmax(lambda X: X.exp() / X.exp().sum(dim=1, keepdim=True))
+    out = capsys.readouterr().out.splitlines()
+    assert "where 1 was expected" in out[0]
+    assert out[1] == ("✗ not solved yet: softmax: value nan where 1 was expected — fix the "
+                      "function above and run this cell again")  # chapter 3's saved output
+
+
+def test_sgd_reports_a_step_that_is_not_in_place(capsys):
+    def rebinds_without_zeroing(params, lr, batch_size):
+        with torch.no_grad():
+            for p in params:
+                p = p - lr * p.grad / batch_size  # a new tensor: the parameter stays as it was
+    assert not check.sgd(rebinds_without_zeroing)
+    assert "(update them in place, e.g. `param -= ...`)" in capsys.readouterr().out
+
+
+def test_standardize_with_one_test_example(capsys):
+    def own_mean_only(train, test):
+        mean, std = train.mean(dim=0), train.std(dim=0)
+        return (train - mean) / std, (test - test.mean(dim=0)) / test.std(dim=0)
+
+    def right_only_with_three_columns(train, test):  # the statistics of the first 3 columns
+        mean, std = train[:, :3].mean(dim=0), train[:, :3].std(dim=0)
+        return (train - mean) / std, (test - mean) / std
+
+    assert not check.standardize(own_mean_only)
+    assert not check.standardize(right_only_with_three_columns)
+    out = capsys.readouterr().out.splitlines()
+    assert "its own mean and std" in out[0]
+    assert out[1].startswith("✗ not solved yet: standardize")
+
+
+def test_pick_lambd_takes_numbers_in_any_form(capsys):
+    valid = {0: 5.0, 0.1: 2.0, 1: 0.5, 10: 0.9}
+    assert check.pick_lambd(torch.tensor(1.0), valid)
+    assert check.pick_lambd(1.0000000000001, valid)
+    assert not check.pick_lambd([1], valid)
+    assert not check.pick_lambd("1", valid)
+    assert not check.pick_lambd(max(valid, key=valid.get), valid)  # the highest validation loss
+    out = capsys.readouterr().out.splitlines()
+    assert out[0] == out[1] == "✓ solved: λ = 1 has the lowest validation loss, 0.5"
+    assert "not one of the values tried" in out[2] and "not one of the values tried" in out[3]
+    assert "another value tried has a lower one" in out[4]
