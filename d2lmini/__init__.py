@@ -32,6 +32,7 @@ _LAZY = {
     "int_slider": "widgets",
     "choice_slider": "widgets",
     "optim": "optim",
+    "race": "race",
     "load_data_fashion_mnist": "fashion_mnist",
     "get_fashion_mnist_labels": "fashion_mnist",
     "fashion_mnist_tensors": "fashion_mnist",

@@ -32,7 +32,6 @@ torch.optim.Optimizer, so zero_grad(), param groups, state_dict() and
 torch.optim.lr_scheduler work as with torch's (a scheduler changes `group["lr"]`).
 """
 
-import inspect
 from collections.abc import Iterable
 
 import torch
@@ -71,28 +70,23 @@ def _check_weight_decay(weight_decay) -> float:
 
 class Optimizer(torch.optim.Optimizer):
     """A torch optimizer whose step() calls update(w, g, state, **hyperparameters) for each
-    parameter w that has a gradient g: a subclass writes only its update rule."""
+    parameter w that has a gradient g: a subclass writes only its update rule. The
+    hyperparameters are the keyword arguments given to __init__ (update takes the same names),
+    read from each parameter group, where a scheduler may have changed lr."""
 
     def __init__(self, params: Params, **defaults):
         super().__init__(params, defaults)
+        self.hyper_names = list(defaults)  # lr, momentum, ...: what update() takes after state
 
-    def __init_subclass__(cls, **kwargs):
-        super().__init_subclass__(**kwargs)
-        # the hyperparameters update() takes after (self, w, g, state), e.g. lr, momentum
-        cls.hyper_names = list(inspect.signature(cls.update).parameters)[4:]
-
-    @torch.no_grad()
     def step(self, closure=None):
         """Update every parameter that has a gradient; return closure() if one is given."""
-        loss = None
-        if closure is not None:
-            with torch.enable_grad():
-                loss = closure()
-        for group in self.param_groups:
-            hyper = {name: group[name] for name in self.hyper_names}  # group["lr"]: a scheduler's
-            for w in group["params"]:
-                if w.grad is not None:
-                    self.update(w, w.grad, self.state[w], **hyper)
+        loss = closure() if closure is not None else None
+        with torch.no_grad():  # an update is not part of the model: no graph for it
+            for group in self.param_groups:
+                hyper = {name: group[name] for name in self.hyper_names}
+                for w in group["params"]:
+                    if w.grad is not None:
+                        self.update(w, w.grad, self.state[w], **hyper)
         return loss
 
     def update(self, w: torch.Tensor, g: torch.Tensor, state: dict, **hyper) -> None:

@@ -6,6 +6,7 @@ from pathlib import Path
 import matplotlib
 import numpy as np
 import pytest
+import torch
 from panel_support import key_labels, run_until_panel
 
 import d2lmini
@@ -13,12 +14,25 @@ import d2lmini
 NOTEBOOK = Path(__file__).resolve().parents[1] / "notebooks" / "05_regularization.ipynb"
 
 
+DEFAULT = {}  # the default run and the controls' values, kept before any test moves them
+
+
 @pytest.fixture(scope="module")
 def chapter5():
-    panel, namespace = run_until_panel(NOTEBOOK)
-    assert panel.wait(120), "the default run did not finish"
-    yield panel, namespace
-    panel.close()
+    threads = torch.get_num_threads()
+    # The panel's cell with two torch threads (a 2-core laptop, even where CI sets
+    # OMP_NUM_THREADS=1), the slider's runs with one (a panel's thread could start with
+    # another count): the same settings must give the same run all the same.
+    torch.set_num_threads(2)
+    try:
+        panel, namespace = run_until_panel(NOTEBOOK)
+        assert panel.wait(120), "the default run did not finish"
+        DEFAULT.update(history=panel.history, values=panel.values())
+        torch.set_num_threads(1)
+        yield panel, namespace
+        panel.close()
+    finally:
+        torch.set_num_threads(threads)
 
 
 def release(panel, **values):
@@ -97,3 +111,18 @@ def test_draw_works_on_a_run_still_training(chapter5):
     figure = matplotlib.figure.Figure(figsize=(12, 3.6))
     namespace["draw"](figure, partial, [full])  # no weights yet: no histogram for this run
     assert len(figure.axes) == 3 and "|W|" not in figure.axes[2].get_title()
+
+
+def test_sliders_moved_away_and_back_give_the_default_run_again(chapter5):
+    """The same settings give the same run, whether the panel's cell or a slider started it."""
+    panel, _ = chapter5
+    default, values = DEFAULT["history"], DEFAULT["values"]
+    away = release(panel, lambd=0.01)
+    assert away.step_loss != default.step_loss  # the slider changed the run...
+    back = release(panel, **values)  # ...and every control back to its default value
+    assert panel.values() == values
+    assert back.step_loss == default.step_loss, (
+        f"back at the defaults, the run differs from the default run: final loss "
+        f"{back.epoch_loss[-1]:.7f} against {default.epoch_loss[-1]:.7f}")
+    assert back.metrics == default.metrics
+    np.testing.assert_array_equal(back.weights, default.weights)

@@ -205,3 +205,50 @@ def test_works_inside_d2lmini_train(make):
                             d2lmini.Batches(X, y, 10), 3, progress=False)
     assert not history.diverged and history.epoch_loss[-1] < 1e-3 < history.epoch_loss[0]
     assert torch.allclose(net.weight.detach().cpu(), torch.tensor([[2.0, -3.4]]), atol=0.05)
+
+
+# --- the loop every optimizer shares is chapter 4's, and it behaves as torch's step() does ----
+
+def test_the_optimizer_loop_is_the_one_chapter_4_writes():
+    from pathlib import Path
+
+    from test_notebooks import difference, notebook_functions
+
+    notebook = Path(__file__).resolve().parents[1] / "notebooks" / "04_optimizers.ipynb"
+    written = {name: source for _, name, source in notebook_functions(notebook)}
+    for method in ("__init__", "step"):
+        assert f"Optimizer.{method}" in written, f"chapter 4 must write Optimizer.{method}"
+        package = inspect.getsource(getattr(optim.Optimizer, method))
+        diff = difference(written[f"Optimizer.{method}"], package)
+        assert diff is None, f"chapter 4's Optimizer.{method} differs from d2lmini's:\n{diff}"
+    # and the notebook's optimizers are built on it, not on the package's
+    assert "class SGD(Optimizer):" in notebook.read_text()
+
+
+def test_step_skips_parameters_without_gradient_and_records_no_graph():
+    w, frozen = torch.ones(3, requires_grad=True), torch.ones(2, requires_grad=True)
+    opt = optim.SGD([w, frozen], lr=0.5, momentum=0.9)
+    (w ** 2).sum().backward()
+    assert frozen.grad is None
+    opt.step()
+    assert torch.equal(w.detach(), torch.zeros(3)) and torch.equal(frozen.detach(), torch.ones(2))
+    assert w.grad_fn is None and w.is_leaf, "the update happened under no_grad"
+    assert set(opt.state[w]) == {"v"} and not opt.state[frozen]
+
+
+def test_step_returns_the_closures_loss_and_reads_each_groups_own_lr():
+    a, b = torch.ones(1, requires_grad=True), torch.ones(1, requires_grad=True)
+    opt = optim.SGD([{"params": [a]}, {"params": [b], "lr": 0.25}], lr=0.5)
+    scheduler = torch.optim.lr_scheduler.StepLR(opt, step_size=1, gamma=0.1)  # adds "initial_lr"
+
+    def closure():
+        opt.zero_grad()
+        loss = (a + b).sum()
+        loss.backward()
+        return loss
+
+    assert opt.step(closure).item() == 2.0
+    assert a.item() == 0.5 and b.item() == 0.75
+    scheduler.step()  # "initial_lr", in each group, is not a hyperparameter of update()
+    opt.step(closure)
+    assert a.item() == pytest.approx(0.45) and b.item() == pytest.approx(0.725)

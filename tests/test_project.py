@@ -256,6 +256,54 @@ def test_notebook_is_saved_executed_with_its_panel_tagged(notebook):
         assert "nbval-ignore-output" in cell["metadata"].get("tags", []), "tag the panel cell"
 
 
+MAX_CELL_LINES = 25  # one idea a cell: longer code goes into d2lmini or into two cells
+
+
+def long_cells(notebook: Path) -> list[str]:
+    """The code cells over MAX_CELL_LINES lines, by cell number; the setup cell is exempt."""
+    cells = json.loads(notebook.read_text())["cells"]
+    return [f"cell {i}: {len(lines)} lines ({lines[0][:60]!r})"
+            for i, cell in enumerate(cells) if cell["cell_type"] == "code"
+            and "setup" not in cell["metadata"].get("tags", [])
+            and len(lines := "".join(cell["source"]).splitlines()) > MAX_CELL_LINES]
+
+
+@pytest.mark.parametrize("notebook", NOTEBOOKS, ids=lambda p: p.name)
+def test_every_code_cell_is_at_most_25_lines(notebook):
+    assert long_cells(notebook) == []
+
+
+def test_long_cells_finds_a_long_cell_and_spares_the_setup_cell(tmp_path):
+    def cell(lines, tags=()):
+        return {"cell_type": "code", "metadata": {"tags": list(tags)}, "execution_count": 1,
+                "outputs": [], "source": "\n".join(f"x{i} = {i}" for i in range(lines))}
+
+    path = tmp_path / "nb.ipynb"
+    path.write_text(json.dumps({"cells": [cell(40, ["setup"]), cell(25), cell(26)],
+                                "metadata": {}, "nbformat": 4, "nbformat_minor": 5}))
+    assert long_cells(path) == ["cell 2: 26 lines ('x0 = 0')"]
+
+
+CORE_PATH = ("04_optimizers", "05_regularization")  # chapters with a 90-minute core path
+
+
+def unmarked_sections(notebook: Path) -> list[str]:
+    """Numbered section headings ("## 3. ...") that do not say "(core)" or "(going further)"."""
+    headings = [line for cell in json.loads(notebook.read_text())["cells"]
+                if cell["cell_type"] == "markdown"
+                for line in "".join(cell["source"]).splitlines() if re.match(r"## \d+\.", line)]
+    assert headings, f"{notebook.name} has no numbered sections"
+    return [h for h in headings if not re.search(r"\((core|going further)\)\s*$", h)]
+
+
+@pytest.mark.parametrize("notebook", [n for n in NOTEBOOKS if n.stem in CORE_PATH],
+                         ids=lambda p: p.name)
+def test_each_section_says_whether_it_is_core_or_going_further(notebook):
+    assert unmarked_sections(notebook) == []
+    intro = "".join(json.loads(notebook.read_text())["cells"][0]["source"])
+    assert "core" in intro and "going further" in intro, "the introduction names the core path"
+
+
 def test_ruff_is_clean():
     ruff = shutil.which("ruff")
     if ruff is None:
