@@ -77,6 +77,16 @@ def test_race_says_which_optimizers_diverged_and_recovers(chapter4):
     assert "momentum " in panel.status.value and "diverged" not in panel.status.value
 
 
+def test_race_at_0_9_momentum_is_stable_where_sgd_and_nesterov_blow_up(chapter4):
+    """The "Things to try" line: 0.9 is on the slider, below momentum's limit 2(1 + mu)/4."""
+    panel = chapter4["surface_panel"]
+    assert 0.9 in [value for _, value in panel.controls["lr"].options]
+    history = release(panel, lr=0.9, optimizers=("SGD", "momentum", "Nesterov", "Adam"))
+    race = history.race
+    assert race["SGD"].diverged and race["Nesterov"].diverged
+    assert not race["momentum"].diverged and race["momentum"].step_loss[-1] < 1e-2
+    release(panel, lr=0.1, optimizers=("SGD", "momentum", "Adam"))
+
 def test_race_every_ticked_optimizer_on_every_surface(chapter4):
     panel = chapter4["surface_panel"]
     names = list(panel.controls["optimizers"].options)
