@@ -250,6 +250,8 @@ def test_notebook_is_saved_executed_with_its_panel_tagged(notebook):
     code = _code_cells(notebook)
     counts = [c["execution_count"] for c in code]
     assert counts == list(range(1, len(code) + 1)), "save it from a clean restart-and-run-all"
+    stamped = [i for i, c in enumerate(code) if "execution" in c["metadata"]]
+    assert not stamped, f"code cells {stamped[:5]}... carry execution timestamps: strip them"
     panels = [c for c in code if "LivePanel(" in "".join(c["source"])]
     assert panels, "every chapter has a live panel"
     for cell in panels:
