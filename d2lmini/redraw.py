@@ -49,18 +49,23 @@ class ReusedFigure(Figure):
             self.clear()
             # titles at a fixed height: placing them around the axes' decorations costs ~5 ms
             with rc_context({"axes.titley": 1.0}):
-                self._grid, self._grid_axes = grid, super().subplots(*args, **kwargs)
-            return self._grid_axes
+                axes = super().subplots(*args, **kwargs)
+            # kept as (nested) lists, not as the array: the garbage collector cannot see into a
+            # numpy array, so an array of the axes kept here would keep the figure forever
+            self._grid, self._grid_axes = grid, axes.tolist() if isinstance(axes, np.ndarray) \
+                else axes
+            return axes
         for ax in self.axes:
             _empty(ax)
-        return self._grid_axes
+        return np.array(self._grid_axes, dtype=object) if isinstance(self._grid_axes, list) \
+            else self._grid_axes
 
     def start(self) -> None:
         """Get ready for a draw: drop the axes that subplots() did not make."""
         if self._grid is None:
             self.clear()
             return
-        kept = list(np.atleast_1d(self._grid_axes).flat)
+        kept = list(np.array(self._grid_axes, dtype=object).flat)
         for ax in self.axes:
             if ax not in kept:  # added by the last draw (a twin axis, a colorbar)
                 ax.remove()

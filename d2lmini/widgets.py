@@ -24,6 +24,8 @@ import sys
 import threading
 import time
 import traceback
+import types
+import weakref
 from collections.abc import Callable, Sequence
 from contextlib import contextmanager, nullcontext
 
@@ -176,8 +178,12 @@ class LivePanel:
             if isinstance(control, SLIDERS):
                 control.layout.width = "340px"  # a longer track: values easier to aim at
             control.add_class(f"d2lmini-slider-{name}")
-            control.observe(self._changed, names="value")
-        self.forget_button.on_click(self.forget)
+        # the widgets call the panel through weak references: a panel no longer used is freed,
+        # and its widgets closed, without close() (a widget lives on in ipywidgets' registry)
+        self._on_change, self._on_click = _weakly(self._changed), _weakly(self.forget)
+        for control in self.controls.values():
+            control.observe(self._on_change, names="value")
+        self.forget_button.on_click(self._on_click)
         self._row = widgets.HBox([*self.controls.values(), self.forget_button],
                                  layout=widgets.Layout(flex_flow="row wrap"))
         self.box = widgets.VBox([self._row, self.status, self.key, self.image])
@@ -185,6 +191,12 @@ class LivePanel:
                              (self.forget_button, "forget"), (self.box, "panel")):
             widget.add_class(f"d2lmini-{name}")
         self.box.add_class("d2lmini-background" if self.background else "d2lmini-main-thread")
+        self._close_widgets = weakref.finalize(self, _close, self.box, self._row, self.status,
+                                               self.key, self.image, self.forget_button,
+                                               *self.controls.values())
+        self._close_widgets.atexit = False  # a kernel that ends takes its widgets with it
+        _PANELS.add(self)
+        _watch_the_notebook()
 
         for control in self.controls.values():  # retrain on release, or while dragging
             control.continuous_update = bool(follow_drag)
@@ -227,14 +239,10 @@ class LivePanel:
         if worker is not None and worker is not threading.current_thread():
             worker.join(30)
         for control in self.controls.values():
-            control.unobserve(self._changed, names="value")
-        self.forget_button.on_click(self.forget, remove=True)
-        for widget in (self.box, self._row, self.status, self.key, self.image, self.forget_button,
-                       *self.controls.values()):
-            for part in (getattr(widget, "style", None), getattr(widget, "layout", None),
-                         widget):
-                if isinstance(part, widgets.Widget):
-                    part.close()
+            control.unobserve(self._on_change, names="value")
+        self.forget_button.on_click(self._on_click, remove=True)
+        self.image.value = b""  # the figure's PNG: a closed panel keeps no pixels
+        self._close_widgets()
         self._figure, self.png, self.static_png, self.ghosts = None, b"", b"", []
 
     # -------------------------------------------------------------------- running
@@ -452,6 +460,93 @@ class LivePanel:
             metadata["image/png"] = {"width": width // style.DENSITY,
                                      "height": height // style.DENSITY}
         return data, metadata
+
+
+def _weakly(method: Callable) -> Callable:
+    """A callback that calls method while its object lives, and does nothing after."""
+    method = weakref.WeakMethod(method)
+
+    def call(*args):
+        bound = method()
+        if bound is not None:
+            bound(*args)
+
+    return call
+
+
+def _close(*panel_widgets: widgets.Widget) -> None:
+    """Close widgets, with their style and layout (they leave the notebook)."""
+    for widget in panel_widgets:
+        for part in (getattr(widget, "style", None), getattr(widget, "layout", None), widget):
+            if isinstance(part, widgets.Widget):
+                part.close()
+
+
+# ------------------------------------------------------------------------------ dropped panels
+
+_PANELS: "weakref.WeakSet[LivePanel]" = weakref.WeakSet()  # the panels not yet freed
+_NAMED: "weakref.WeakSet[LivePanel]" = weakref.WeakSet()  # those a notebook's name held
+_WATCHED: list = []  # the IPython shells whose cells _close_dropped follows
+
+
+def _watch_the_notebook() -> None:
+    """After each cell of this IPython kernel, close the panels that it dropped."""
+    try:
+        from IPython import get_ipython
+    except ImportError:  # pragma: no cover - IPython comes with ipywidgets
+        return
+    shell = get_ipython()
+    if shell is not None and not any(watched is shell for watched in _WATCHED):
+        shell.events.register("post_run_cell", _close_dropped)
+        _WATCHED.append(shell)
+
+
+def _close_dropped(result=None) -> None:
+    """Close each panel that a name of the notebook held and that only IPython's output
+    history (Out[n], _n, _) holds now: its cell was run again, or its name rebound.
+
+    A cell that ends with `panel` shows the panel, and IPython keeps what a cell showed in
+    Out, for good; so such a panel is never garbage-collected. Closing it frees its figure,
+    images and widgets; Out keeps the small closed panel (its last run), as it keeps any value.
+    A panel that was never given a name (a cell ending with `d2lmini.LivePanel(...)`) stays,
+    as does one that anything else holds (a list, another name).
+    """
+    from IPython import get_ipython
+    shell = get_ipython()
+    if shell is None:
+        return
+    named = {id(value) for name, value in list(shell.user_ns.items())
+             if isinstance(value, LivePanel) and not name.startswith("_")}
+    _NAMED.update(panel for panel in _PANELS if id(panel) in named)
+    dropped = [weakref.ref(panel) for panel in _NAMED if id(panel) not in named]
+    for ref in dropped:
+        panel = ref()
+        if panel is None or panel._closed or not panel.wait(0):
+            continue  # freed, closed, or still running (looked at again after the next cell)
+        _NAMED.discard(panel)  # looked at once: kept for good if anything else holds it
+        if _only_in_output_history(panel, shell, result):
+            panel.close()
+        del panel
+
+
+def _only_in_output_history(panel: "LivePanel", shell, result) -> bool:
+    """True when nothing but IPython's output history holds the panel.
+
+    Frames, closure cells and the results of earlier cells do not count: they are finished
+    code (the panel's, its cell's), kept by a library that caches an exception with its
+    traceback (pyparsing does, for matplotlib's text).
+    """
+    import gc
+
+    from IPython.core.interactiveshell import ExecutionResult
+    history = [shell.user_ns, getattr(shell, "user_ns_hidden", None), shell.user_ns.get("_oh"),
+               shell.displayhook]
+    history += [getattr(holder, "__dict__", None) for holder in history]
+    a_result = set(vars(result)) if isinstance(result, ExecutionResult) else None
+    return all(isinstance(holder, types.FrameType | types.CellType | ExecutionResult)
+               or (isinstance(holder, dict) and set(holder) == a_result)
+               or any(holder is known for known in history if known is not None)
+               for holder in gc.get_referrers(panel))
 
 
 _TORCH_THREADS = {"runs": 0, "count": 1}  # runs now in panels' threads; the count found
