@@ -22,8 +22,9 @@ def plot_weight_histogram(ax: Axes, history: History, ghosts: Sequence[History] 
                          f"bins={bins!r}")
     edges = np.linspace(-limit, limit, int(bins) + 1)
     for old, color in zip(reversed(ghosts), GHOST_COLORS):
-        if _weights(old) is not None:
-            ax.stairs(np.histogram(_weights(old), edges)[0], edges, color=color)
+        old_weights = _weights(old)
+        if old_weights is not None:
+            ax.stairs(np.histogram(old_weights, edges)[0], edges, color=color)
     weights = _weights(history)
     if weights is not None:
         ax.stairs(np.histogram(weights, edges)[0], edges, color=THIS_RUN, fill=True, alpha=0.6)
