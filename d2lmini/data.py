@@ -6,7 +6,7 @@ import torch
 from torch.utils import data
 
 from .device import try_gpu
-from .validate import check_batches_data, check_finite, check_noise, check_positive_int
+from .validate import check_batches_data, check_finite, check_number, check_positive_int
 
 CHUNK_BYTES = 64 << 10  # Batches gathers up to this many bytes of examples at a time
 
@@ -19,7 +19,7 @@ def synthetic_data(w, b: float, num_examples: int, noise: float = 0.01,
     check_positive_int(num_examples, "num_examples")
     check_finite(w, "w")
     check_finite(b, "b")
-    check_noise(noise)
+    check_number(noise, "noise", 0, hint=" (the standard deviation of the noise; try 0.01)")
     X = torch.normal(0, 1, (num_examples, len(w)), device=device)
     y = X @ w.reshape(-1, 1) + b
     y += torch.normal(0, noise, y.shape, device=device)

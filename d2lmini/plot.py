@@ -19,7 +19,7 @@ from matplotlib.figure import Figure
 from matplotlib.ticker import FuncFormatter, LogLocator, MaxNLocator, NullLocator
 
 from .style import DENSITY, DISPLAY_DPI
-from .train import History
+from .training import History
 
 THIS_RUN = "C0"  # the current run, in every plot
 GHOST_COLORS = ("C1", "C2", "C4", "C5", "C6", "C8")  # earlier runs, newest first (C3: messages)

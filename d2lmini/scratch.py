@@ -11,8 +11,8 @@ import torch
 from .validate import (
     check_class_labels,
     check_has_grads,
-    check_lr,
     check_no_nan,
+    check_number,
     check_positive_int,
 )
 
@@ -30,7 +30,7 @@ def squared_loss(y_hat: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
 def sgd(params: Iterable[torch.Tensor], lr: float, batch_size: int) -> None:
     """One minibatch SGD step on summed-loss gradients, in place; zeroes the gradients."""
     params = list(params)
-    lr = check_lr(lr)
+    lr = check_number(lr, "lr", 0, low_open=True, hint=" (try 0.03)")
     batch_size = check_positive_int(batch_size, "batch_size")
     check_has_grads(params)
     with torch.no_grad():

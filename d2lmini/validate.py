@@ -2,19 +2,13 @@
 
 import math
 import numbers
+from collections.abc import Iterable, Iterator
 
 import torch
 
 
 class NonFiniteError(ValueError):
     """A tensor holds NaN or inf where a finite number is needed (d2lmini.train stops on it)."""
-
-
-def check_lr(lr: float, name: str = "lr") -> float:
-    """Return lr as a float if it is finite and > 0, else raise ValueError."""
-    if isinstance(lr, bool) or not isinstance(lr, numbers.Real) or not math.isfinite(lr) or lr <= 0:
-        raise ValueError(f"{name} must be a finite number > 0 (try 0.03), got {lr!r}")
-    return float(lr)
 
 
 def check_number(value, name: str, low: float, high: float | None = None, *,
@@ -79,14 +73,6 @@ def check_finite(value, name: str) -> None:
         raise ValueError(f"{name} must be finite (no NaN or inf), got {value!r}")
 
 
-def check_noise(noise: float) -> None:
-    """Raise ValueError unless noise (a standard deviation) is a finite number >= 0."""
-    if (isinstance(noise, bool) or not isinstance(noise, numbers.Real)
-            or not math.isfinite(noise) or noise < 0):
-        raise ValueError(f"noise is the standard deviation of the noise added to y: it must be "
-                         f"a finite number >= 0 (try 0.01), got {noise!r}")
-
-
 def check_tensor(value, name: str) -> None:
     """Raise ValueError unless value is a torch tensor."""
     if not isinstance(value, torch.Tensor):
@@ -148,3 +134,43 @@ def check_counted(count: int, name: str = "data_iter") -> None:
     if count == 0:
         raise ValueError(f"{name} gave no examples, so there is no accuracy to compute: "
                          f"pass minibatches (X, y), e.g. a d2lmini.Batches")
+
+
+def len_or_none(batches) -> int | None:
+    """len(batches), or None for iterables without one (generators, iterable datasets)."""
+    try:
+        return len(batches)
+    except TypeError:
+        return None
+
+
+def check_train_args(net, loss, updater, batches, epochs) -> int:
+    """Return epochs if train() can work with these arguments, else raise ValueError naming one."""
+    epochs = check_positive_int(epochs, "epochs")
+    for name, value in (("net", net), ("loss", loss)):
+        if not callable(value):
+            raise ValueError(f"{name} must be a function or an nn.Module, "
+                             f"got {type(value).__name__} {value!r}")
+    if not (isinstance(updater, torch.optim.Optimizer) or callable(updater)):
+        raise ValueError(f"updater must be a torch optimizer or a function updater(batch_size), "
+                         f"e.g. lambda n: d2lmini.sgd([w, b], lr, n); got "
+                         f"{type(updater).__name__} {updater!r}")
+    if isinstance(batches, torch.Tensor) or not isinstance(batches, Iterable):
+        raise ValueError(f"batches must be an iterable of (X, y) minibatches, e.g. "
+                         f"d2lmini.Batches(features, labels, batch_size); got "
+                         f"{type(batches).__name__}")
+    if len_or_none(batches) == 0:
+        raise ValueError("batches is empty: there are no minibatches to train on")
+    if isinstance(batches, Iterator) and epochs > 1:
+        raise ValueError(f"batches is a one-shot iterator ({type(batches).__name__}): it gives "
+                         f"its minibatches only once, but epochs={epochs} needs a pass per "
+                         f"epoch. Pass a re-iterable such as d2lmini.Batches(features, labels, "
+                         f"batch_size) or a DataLoader, or use epochs=1")
+    return epochs
+
+
+def check_not_exhausted(epoch: int) -> None:
+    """Raise ValueError: batches gave no minibatches in this epoch (counted from 0)."""
+    again = (" (an iterator can be used only once: pass a re-iterable such as "
+             "d2lmini.Batches or a DataLoader)") if epoch else ""
+    raise ValueError(f"batches gave no minibatches in epoch {epoch + 1}{again}")

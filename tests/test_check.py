@@ -5,7 +5,7 @@ import pytest
 import torch
 
 import d2lmini
-from d2lmini import check
+from d2lmini.machinery import check
 
 
 def test_correct_functions_pass(capsys):

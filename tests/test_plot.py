@@ -8,8 +8,7 @@ from matplotlib.colors import to_rgb
 from matplotlib.figure import Figure
 from PIL import Image
 
-from d2lmini import plot
-from d2lmini.train import History
+from d2lmini import History, plot
 
 matplotlib.use("Agg")
 

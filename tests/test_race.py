@@ -9,8 +9,8 @@ import pytest  # noqa: E402
 import torch  # noqa: E402
 from torch import nn  # noqa: E402
 
-from d2lmini import race  # noqa: E402
-from d2lmini.train import History  # noqa: E402
+from d2lmini import History  # noqa: E402
+from d2lmini.machinery import race  # noqa: E402
 
 
 def descend(f, optimizer_fn, start, steps):

@@ -8,9 +8,9 @@ import pytest
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from PIL import Image
 
-from d2lmini import plot, redraw
-from d2lmini.redraw import ReusedFigure, new_figure
-from d2lmini.train import History
+from d2lmini import History, plot
+from d2lmini.machinery import redraw
+from d2lmini.machinery.redraw import ReusedFigure, new_figure
 
 
 def pixels(png: bytes) -> np.ndarray:

@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 import d2lmini
-from d2lmini.weight_histogram import plot_weight_histogram
+from d2lmini.machinery.weight_histogram import plot_weight_histogram
 
 matplotlib.use("Agg")
 

@@ -17,9 +17,10 @@ from matplotlib.figure import Figure
 from panel_support import key_labels
 
 import d2lmini
-from d2lmini import plot, widgets
-from d2lmini.train import History
-from d2lmini.widgets import LivePanel, batch_slider, int_slider, lr_slider
+from d2lmini import History, plot
+from d2lmini.machinery import panel as widgets
+from d2lmini.machinery.controls import batch_slider, int_slider, lr_slider
+from d2lmini.machinery.panel import LivePanel
 
 MODES = [pytest.param(True, id="background"), pytest.param(False, id="main-thread")]
 

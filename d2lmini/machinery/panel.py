@@ -26,8 +26,9 @@ import time
 import traceback
 import types
 import weakref
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from contextlib import contextmanager, nullcontext
+from html import escape
 
 import ipywidgets as widgets
 import torch
@@ -35,10 +36,12 @@ from matplotlib import rc_context
 from matplotlib.colors import to_hex
 from matplotlib.figure import Figure
 
-from . import style
-from .plot import describe, number, words
+from .. import style
+from ..plot import describe, number, words
+from ..training import History
+from .controls import SLIDERS
 from .redraw import ReusedFigure, new_figure
-from .train import History, watch
+from .stream import watch
 
 TrainFn = Callable[..., History]
 DrawFn = Callable[[Figure, History, list[History]], None]
@@ -50,7 +53,6 @@ WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"
 STALE_BORDER = "3px dashed #d62728"  # around a figure that is an earlier run's, after an error
 # matplotlib is not thread-safe (shared font and text-layout caches): panels draw one at a time
 _DRAWING = threading.Lock()
-SLIDERS = (widgets.IntSlider, widgets.FloatSlider, widgets.FloatLogSlider, widgets.SelectionSlider)
 
 
 class Superseded(BaseException):
@@ -58,66 +60,6 @@ class Superseded(BaseException):
 
     A BaseException, so that an `except Exception` in a train function lets it through.
     """
-
-
-# ------------------------------------------------------------------------------ controls
-
-def nice_values(low: float, high: float) -> list[float]:
-    """1, 2 and 5 times the powers of ten from low to high: 0.001, 0.002, 0.005, 0.01, ..."""
-    values = []
-    for exponent in range(math.floor(math.log10(low)), math.ceil(math.log10(high)) + 1):
-        for mantissa in (1, 2, 5):
-            value = float(f"{mantissa}e{exponent}")  # exactly 0.002, not 0.0020000000000000005
-            if low * (1 - 1e-9) <= value <= high * (1 + 1e-9):
-                values.append(value)
-    return values
-
-
-def lr_slider(value: float = 0.03, low: float = 1e-3, high: float = 10.0,
-              also: Sequence[float] = ()) -> widgets.SelectionSlider:
-    """A learning-rate slider on the 1-2-5 values from low to high, plus value and `also`."""
-    if not 0 < low < high:
-        raise ValueError(f"lr_slider needs 0 < low < high, got low={low!r}, high={high!r}")
-    options = [float(v) for v in (value, *also)]
-    for v in options:
-        if not low <= v <= high:
-            raise ValueError(f"lr_slider: {v!r} is outside low={low!r} .. high={high!r}")
-    return _selection("learning rate", sorted({*nice_values(low, high), *options}), float(value))
-
-
-def batch_slider(value: int, high: int, low: int = 1,
-                 also: Sequence[int] = ()) -> widgets.SelectionSlider:
-    """A batch-size slider on the powers of two from low to high (the data size), plus
-    low, high, value and `also`: 1, 2, 4, 8, 10, 16, ..., 512, 1000."""
-    if not 1 <= low <= high or int(low) != low or int(high) != high:
-        raise ValueError(f"batch_slider needs whole numbers 1 <= low <= high, "
-                         f"got low={low!r}, high={high!r}")
-    options = [int(v) for v in (value, *also)]
-    for v, given in zip(options, (value, *also)):
-        if v != given or not low <= v <= high:
-            raise ValueError(f"batch_slider: {given!r} is not a whole number in "
-                             f"low={low!r} .. high={high!r}")
-    powers = [2**k for k in range(int(math.log2(high)) + 1) if low <= 2**k <= high]
-    return _selection("batch size", sorted({*powers, int(low), int(high), *options}), int(value))
-
-
-def int_slider(description: str, value: int, low: int, high: int) -> widgets.IntSlider:
-    """An integer slider from low to high (e.g. epochs)."""
-    return widgets.IntSlider(value=value, min=low, max=high, description=description)
-
-
-def choice_slider(description: str, value, options: Sequence) -> widgets.SelectionSlider:
-    """A slider over the given values, e.g. choice_slider("λ", 0, [0, 1e-4, 1e-3, 1e-2])."""
-    options = list(options)
-    if value not in options:
-        raise ValueError(f"choice_slider: value {value!r} must be one of the options {options}")
-    return _selection(description, options, value)
-
-
-def _selection(description: str, options: list, value) -> widgets.SelectionSlider:
-    """A slider over the given values, each shown as people write it."""
-    return widgets.SelectionSlider(options=[(number(v), v) for v in options], value=value,
-                                   description=description)
 
 
 # ------------------------------------------------------------------------------ the panel
@@ -337,7 +279,7 @@ class LivePanel:
         shown = self.history is not None and self.history.settings != settings
         stale = (f" The figure below is still the earlier run's "
                  f"({describe(self.history.settings)})." if shown else "")
-        end = (f"<b>{kind}:</b> {_escape(what)}.{_escape(stale)} "
+        end = (f"<b>{kind}:</b> {escape(what, quote=False)}.{escape(stale, quote=False)} "
                f"print({self._name()}.traceback) shows where; move a control to run again.")
         if self._show(generation, line=self._line(settings, end)) and shown:
             self.image.layout.border = STALE_BORDER
@@ -433,7 +375,8 @@ class LivePanel:
             f'white-space: nowrap">'
             f'<span style="display: inline-block; width: 1.6em; vertical-align: middle; '
             f'border-top: {0.25 if alpha == 1 else 0.18}em solid {to_hex(color)}; '
-            f'opacity: {alpha}"></span> {_escape(label)}</span>' for label, color, alpha in runs)
+            f'opacity: {alpha}"></span> {escape(label, quote=False)}</span>'
+            for label, color, alpha in runs)
 
     def _line(self, settings: dict, end: str) -> str:
         """The status line: settings in words, then how the run went."""
@@ -578,11 +521,6 @@ def _one_torch_thread():
             _TORCH_THREADS["runs"] -= 1
             if _TORCH_THREADS["runs"] == 0:
                 torch.set_num_threads(_TORCH_THREADS["count"])
-
-
-def _escape(text: str) -> str:
-    """Make text safe to show inside an HTML widget."""
-    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
 def _png_size(png: bytes) -> tuple[int, int]:

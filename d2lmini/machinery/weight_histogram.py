@@ -10,8 +10,8 @@ from collections.abc import Sequence
 import numpy as np
 from matplotlib.axes import Axes
 
-from .plot import GHOST_COLORS, THIS_RUN
-from .train import History
+from ..plot import GHOST_COLORS, THIS_RUN
+from ..training import History
 
 
 def plot_weight_histogram(ax: Axes, history: History, ghosts: Sequence[History] = (),

@@ -14,7 +14,7 @@ from collections.abc import Callable
 
 import torch
 
-from . import scratch
+from .. import scratch
 
 SOLVED = "✓ solved"  # text symbols (U+2713, U+2717), not emoji, which need an emoji font
 NOT_SOLVED = "✗ not solved yet"

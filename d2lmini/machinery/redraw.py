@@ -22,8 +22,8 @@ from matplotlib.figure import Figure
 from matplotlib.font_manager import FontProperties
 from PIL import Image
 
-from . import style
-from .plot import BACKGROUND
+from .. import style
+from ..plot import BACKGROUND
 
 try:  # ISA-L's deflate: zlib's format, 5 times as fast (zlib took a fifth of a redraw)
     from isal.isal_zlib import compress

@@ -1,0 +1,221 @@
+"""The training loop of chapter 3, for every later chapter: train() returns a History.
+
+train() stops at the first loss that is not finite. It reads each step's loss back from the
+device every step on the CPU, and every `SYNC_EVERY` steps on a GPU (reading a number back
+makes the CPU wait for the GPU), so on a GPU it stops within those few steps.
+
+The one hook: train() calls every function in `progress_hooks` with the History whenever it
+has grown (after the losses of new steps were read back, and at the end of each epoch). The
+live panel adds one to draw a run while it trains; an exception that a hook raises stops the
+run and comes out of train().
+"""
+
+import itertools
+import math
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+import torch
+from torch.utils import data
+from tqdm.auto import tqdm
+
+from .data import Batches
+from .validate import (
+    NonFiniteError,
+    check_counted,
+    check_label_shape,
+    check_not_exhausted,
+    check_train_args,
+    len_or_none,
+)
+
+SYNC_EVERY = 4  # on a GPU, read the losses back (and look for NaN) every this many steps
+
+
+@dataclass
+class History:
+    """What a training run leaves behind: losses per step and per epoch, metrics, divergence."""
+
+    epochs: int = 0  # epochs asked for
+    step_loss: list[float] = field(default_factory=list)  # mean loss of each minibatch
+    step_examples: list[int] = field(default_factory=list)  # examples in each minibatch
+    epoch_size: int | None = None  # examples per epoch (None until known)
+    epoch_loss: list[float] = field(default_factory=list)  # mean loss over each epoch
+    metrics: dict[str, list[float]] = field(default_factory=dict)  # per epoch, e.g. test_acc
+    trace: list[Any] = field(default_factory=list)  # what `record` returned after each step
+    diverged_at: int | None = None  # the first step (counted from 1) whose loss was not finite
+    bad_data: bool = False  # that step's minibatch held NaN or inf
+    seconds: float = 0.0
+    settings: dict[str, Any] = field(default_factory=dict)  # what the run was made with
+
+    @property
+    def diverged(self) -> bool:
+        """True when the loss stopped being finite."""
+        return self.diverged_at is not None
+
+    def step_epochs(self) -> list[float]:
+        """For each step, the epochs done by its end: examples seen / epoch_size."""
+        if not self.epoch_size:  # not known yet (a generator's first epoch): the steps so far
+            return [(i + 1) / len(self.step_loss) for i in range(len(self.step_loss))]
+        return [seen / self.epoch_size for seen in itertools.accumulate(self.step_examples)]
+
+    def message(self) -> str:
+        """One line that says how the run ended."""
+        if self.diverged_at == 1:
+            return ("the loss was not finite from the first step: look for NaN or inf in the "
+                    "data or the initial weights")
+        if self.diverged and self.bad_data:
+            return (f"diverged at step {self.diverged_at}: its minibatch holds NaN or inf, "
+                    f"look for them in the data")
+        if self.diverged:
+            return f"diverged at step {self.diverged_at}: the learning rate is too large"
+        if not self.step_loss:
+            return "no steps were run"
+        return f"final loss {self.epoch_loss[-1]:.6g}" if self.epoch_loss else "stopped"
+
+
+progress_hooks: list[Callable[[History], None]] = []  # see the module's docstring
+
+Updater = torch.optim.Optimizer | Callable[[int], None]
+
+
+def train(net: Callable, loss: Callable, updater: Updater, batches: Iterable, epochs: int, *,
+          evaluate: Callable[[], dict[str, float]] | None = None,
+          record: Callable[[], Any] | None = None, progress: bool = True) -> History:
+    """Train net for some epochs; return its History, stopping soon after a non-finite loss.
+
+    loss(y_hat, y) gives one loss per example (or their mean). updater is a torch optimizer,
+    or a function updater(batch_size) that updates parameters from summed gradients, like sgd.
+    batches is any iterable of (X, y) minibatches, one pass per epoch (a one-shot iterator
+    such as a generator only for epochs=1). evaluate() runs after each epoch and returns
+    metrics; record() runs after each step and its results go to History.trace (e.g. the
+    weights, to draw their path). An nn.Module is put in training mode each epoch.
+    """
+    epochs = check_train_args(net, loss, updater, batches, epochs)
+    history = History(epochs=epochs, epoch_size=_epoch_size(batches))
+    start = time.perf_counter()
+    steps = len_or_none(batches)
+    with tqdm(total=epochs * steps if steps else None, delay=1.0, disable=not progress,
+              leave=False) as bar:
+        try:
+            for epoch in range(epochs):
+                first = len(history.step_loss)
+                if not train_epoch(history, net, loss, updater, batches, record, bar):
+                    break  # the loss stopped being finite
+                sizes, losses = history.step_examples[first:], history.step_loss[first:]
+                if not sizes:
+                    check_not_exhausted(epoch)
+                history.epoch_size = history.epoch_size or sum(sizes)
+                history.epoch_loss.append(sum(l * n for l, n in zip(losses, sizes)) / sum(sizes))
+                for name, value in (evaluate() if evaluate else {}).items():
+                    history.metrics.setdefault(name, []).append(value)
+                for hook in progress_hooks:
+                    hook(history)
+        finally:
+            history.seconds = time.perf_counter() - start
+    return history
+
+
+def train_epoch(history: History, net: Callable, loss: Callable, updater: Updater,
+                batches: Iterable, record: Callable[[], Any] | None = None, bar=None) -> bool:
+    """One pass over batches, each step's loss added to history; False once one is not finite.
+
+    bar, a tqdm progress bar, is advanced after each step."""
+    if isinstance(net, torch.nn.Module):
+        net.train()  # evaluate() may have switched it to eval mode
+    unread = []  # (mean loss, X, y) of the steps whose loss is still on the device
+    for X, y in batches:
+        try:
+            l = loss(net(X), y)
+        except NonFiniteError:  # softmax was given NaN: the weights have diverged
+            return _read_losses(history, [*unread, (torch.tensor(math.nan), X, y)])
+        if isinstance(updater, torch.optim.Optimizer):
+            updater.zero_grad()
+            l.mean().backward()
+            updater.step()
+        else:
+            l.sum().backward()
+            updater(len(X))
+        unread.append((l.detach().mean(), X, y))
+        if record is not None:
+            history.trace.append(record())
+        if bar is not None:
+            bar.update()
+        if len(unread) == _steps_between_checks(l):
+            if not _read_losses(history, unread):
+                return False
+            unread = []
+    return _read_losses(history, unread)
+
+
+def _read_losses(history: History, unread: list) -> bool:
+    """Add the losses of unread steps to history up to the first that is not finite, and
+    call the hooks; False if one was not finite."""
+    if not unread:
+        return True
+    if len(unread) == 1:  # on the CPU: one number, read directly
+        losses = [unread[0][0].item()]
+    else:  # on a GPU: one wait for all of them
+        losses = torch.stack([l.float() for l, _, _ in unread]).tolist()
+    finite = True
+    for value, (_, X, y) in zip(losses, unread):
+        history.step_loss.append(value)
+        history.step_examples.append(len(X))
+        if not math.isfinite(value):
+            history.diverged_at = len(history.step_loss)
+            history.bad_data = not all(bool(torch.isfinite(t).all()) for t in (X, y)
+                                       if isinstance(t, torch.Tensor))
+            del history.trace[history.diverged_at:]
+            finite = False
+            break
+    for hook in progress_hooks:
+        hook(history)
+    return finite
+
+
+def _steps_between_checks(loss: torch.Tensor) -> int:
+    """Read losses back every step on the CPU (it costs nothing), every few on a GPU."""
+    return 1 if loss.device.type == "cpu" else SYNC_EVERY
+
+
+def _epoch_size(batches) -> int | None:
+    """Examples per epoch if they can be known before the first epoch, else None."""
+    try:
+        if isinstance(batches, Batches):
+            return len(batches) * batches.batch_size if batches.drop_last \
+                else len(batches.features)
+        if isinstance(batches, data.DataLoader):
+            if batches.drop_last and batches.batch_size:
+                return len(batches) * batches.batch_size
+            return len(batches.dataset)
+        if isinstance(batches, list | tuple):
+            return sum(len(batch[0]) for batch in batches)
+    except TypeError:  # e.g. an IterableDataset has no len()
+        pass
+    return None
+
+
+def accuracy(y_hat: torch.Tensor, y: torch.Tensor) -> float:
+    """The fraction of rows whose largest score is at the true class."""
+    check_label_shape(y_hat, y)
+    return (y_hat.argmax(dim=1) == y).float().mean().item()
+
+
+def evaluate_accuracy(net: Callable, data_iter: Iterable) -> float:
+    """The accuracy of net over all batches of data_iter, in eval mode, without gradients."""
+    if isinstance(net, torch.nn.Module):
+        was_training = net.training
+        net.eval()  # e.g. no dropout while measuring (chapter 5)
+    correct, count = 0, 0
+    with torch.no_grad():
+        for X, y in data_iter:
+            y_hat = net(X)
+            check_label_shape(y_hat, y)
+            correct += (y_hat.argmax(dim=1) == y).sum()
+            count += len(y)
+    if isinstance(net, torch.nn.Module):
+        net.train(was_training)
+    check_counted(count)
+    return float(correct) / count
