@@ -63,7 +63,7 @@ def main() -> None:
     parser.add_argument("--device", default=None, help="default: try_gpu()")
     args = parser.parse_args()
     device = torch.device(args.device) if args.device else try_gpu()
-    if not all((DATA_DIR / name).is_file() for name in fm.FILES):
+    if not all((DATA_DIR / name).is_file() for name in fm.FILE_NAMES):
         sys.exit(f"the four Fashion-MNIST files are not in {DATA_DIR}")
     print(f"device {device}, torch {torch.__version__}, {torch.get_num_threads()} CPU threads, "
           f"{args.repeats} repeats, batch {BATCH_SIZE}")
@@ -72,7 +72,7 @@ def main() -> None:
     parse, cold, warm = [], [], []
     for _ in range(3):
         start = time.perf_counter()
-        for name in fm.FILES:
+        for name in fm.FILE_NAMES:
             fm.read_idx_gz(DATA_DIR / name)
         parse.append(time.perf_counter() - start)
         fm._uint8_tensors.cache_clear()

@@ -1,45 +1,18 @@
 """Fashion-MNIST: 28x28 grey images of clothes in 10 classes, as tensors and minibatches.
 
-Two subsets:
-
-* ``subset="mini"`` (the default) ships inside d2lmini: the first 500 training and the first
-  100 test images of each class, taken in file order from the official files. It needs no
-  network and loads in milliseconds.
-* ``subset="full"`` is the whole set (60000 training and 10000 test images). The four files
-  are taken from the folder you name, the ``data_dir`` argument or else the environment
-  variable ``D2LMINI_DATA``; a folder you name that lacks a file is refused with a message that
-  says which. If you name none, a per-user cache folder (``default_cache_dir()``) is used and
-  filled by a download the first time.
-
-Downloads: each file goes to a temporary file ``<name>.<process id>.<random>.part`` in the
-cache folder and replaces the cached file (in one atomic rename) only when its size and
-SHA-256 are right, so an interrupted or damaged download never leaves a file that is trusted
-later, and several processes repairing the same cache at once all end with the good files.
-Cached files are checked against their SHA-256 and MD5 each time the cache is used, and
-fetched again if they differ; temporary files left by killed downloads are deleted then too.
-A download stops when more bytes arrive than the official file has, when no byte arrives for
-``READ_TIMEOUT`` (30) seconds, and at its deadline: 60 s plus 50 s per MB to fetch, i.e.
-about 27 minutes for all four files (31 MB). Any connection faster than about 20 kB/s
-finishes in time.
-
-Run ``python -m d2lmini.fashion_mnist --help`` to download the full set ahead of time or to
-rebuild the bundled mini subset.
+``subset="mini"`` (the default) ships inside d2lmini: the first 500 training and the first 100
+test images of each class, so it needs no network. ``subset="full"`` is the whole set (60000
+training and 10000 test images), from the folder you name (``data_dir``, or else the
+environment variable ``D2LMINI_DATA``) or else downloaded once into a cache folder by
+``d2lmini.machinery.download``. Both are the official gzip'd IDX files, read here.
 """
 
-import argparse
-import errno
 import functools
 import gzip
 import hashlib
-import http.client
 import os
-import secrets
-import time
-import urllib.error
-import urllib.request
 import zlib
 from pathlib import Path
-from typing import NamedTuple
 
 import numpy as np
 import torch
@@ -48,51 +21,18 @@ from .data import Batches
 from .device import try_gpu
 from .validate import check_positive_int
 
-# Where the official files live (the ones torchvision downloads). Tests point it elsewhere.
-BASE_URL = "http://fashion-mnist.s3-website.eu-central-1.amazonaws.com/"
-ENV_VAR = "D2LMINI_DATA"
-READ_TIMEOUT = 30  # seconds to connect, and to wait for the next bytes
-DEADLINE_GRACE = 60  # seconds a download may take in all: this, plus
-DEADLINE_SECONDS_PER_MB = 50  # this per MB (1e6 bytes) to fetch, i.e. at least 20 kB/s
-PART_SUFFIX = ".part"  # temporary files: <name>.<process id>.<random>.part
-
-
-class FileInfo(NamedTuple):
-    """What an official file must be: its SHA-256, MD5 (torchvision's) and size in bytes."""
-
-    sha256: str
-    md5: str
-    size: int
-
-
-FILES = {
-    "train-images-idx3-ubyte.gz": FileInfo(
-        "3aede38d61863908ad78613f6a32ed271626dd12800ba2636569512369268a84",
-        "8d4fb7e6c68d591d4c3dfef9ec88bf0d", 26421880),
-    "train-labels-idx1-ubyte.gz": FileInfo(
-        "a04f17134ac03560a47e3764e11b92fc97de4d1bfaf8ba1a3aa29af54cc90845",
-        "25c81989df183df01b3e8a0aad5dffbe", 29515),
-    "t10k-images-idx3-ubyte.gz": FileInfo(
-        "346e55b948d973a97e58d2351dde16a484bd415d4595297633bb08f03db6a073",
-        "bef4ecab320f06d8554ea6380940ec79", 4422102),
-    "t10k-labels-idx1-ubyte.gz": FileInfo(
-        "67da17c76eaffca5446c3361aaab5c3cd6d1c2608764d35dfb1850b086bf8dd5",
-        "bb300cfdad3c16e7a12a480ee83cd310", 5148),
-}
-TRAIN_IMAGES, TRAIN_LABELS, TEST_IMAGES, TEST_LABELS = FILES
-
+# The four files, named as in the official set; the mini subset uses the same names.
+TRAIN_IMAGES = "train-images-idx3-ubyte.gz"
+TRAIN_LABELS = "train-labels-idx1-ubyte.gz"
+TEST_IMAGES = "t10k-images-idx3-ubyte.gz"
+TEST_LABELS = "t10k-labels-idx1-ubyte.gz"
+FILE_NAMES = (TRAIN_IMAGES, TRAIN_LABELS, TEST_IMAGES, TEST_LABELS)
+ENV_VAR = "D2LMINI_DATA"  # a folder that holds the full set's four files
 MINI_DIR = Path(__file__).resolve().parent / "fashion_mnist_mini"
-MINI_PER_CLASS = {"train": 500, "test": 100}
 SUBSETS = ("mini", "full")
 TEXT_LABELS = ("t-shirt", "trouser", "pullover", "dress", "coat",
                "sandal", "shirt", "sneaker", "bag", "ankle boot")
 
-
-class FashionMNISTUnavailableError(RuntimeError):
-    """The full Fashion-MNIST files are neither on this computer nor downloadable."""
-
-
-# ---------------------------------------------------------------- reading the files
 
 def read_idx_gz(path: str | os.PathLike) -> np.ndarray:
     """Read one gzip'd IDX file of unsigned bytes into a uint8 NumPy array of its shape."""
@@ -119,7 +59,7 @@ def read_idx_gz(path: str | os.PathLike) -> np.ndarray:
 
 def _read_set(folder: Path) -> tuple[np.ndarray, ...]:
     """Read the four files in folder; check that images and labels fit together."""
-    arrays = tuple(read_idx_gz(folder / name) for name in FILES)
+    arrays = tuple(read_idx_gz(folder / name) for name in FILE_NAMES)
     for images, labels, name in ((*arrays[:2], TRAIN_IMAGES), (*arrays[2:], TEST_IMAGES)):
         if images.ndim != 3 or images.shape[1:] != (28, 28) or labels.shape != images.shape[:1]:
             raise ValueError(f"{folder / name} holds images of shape {images.shape} for "
@@ -127,192 +67,11 @@ def _read_set(folder: Path) -> tuple[np.ndarray, ...]:
     return arrays
 
 
-def _file_checksums(path: Path) -> tuple[str, str]:
-    """Return the (SHA-256, MD5) of a file, reading it once."""
-    sha256, md5 = hashlib.sha256(), hashlib.md5()
-    with open(path, "rb") as f:
-        while chunk := f.read(1 << 20):
-            sha256.update(chunk)
-            md5.update(chunk)
-    return sha256.hexdigest(), md5.hexdigest()
-
-
-# ---------------------------------------------------------------- finding and downloading
-
-def default_cache_dir() -> Path:
-    """Return the per-user folder that the full set is downloaded into."""
-    import pooch  # imported here so that `import d2lmini` stays quick
-
-    return Path(pooch.os_cache("d2lmini")) / "fashion-mnist"
-
-
-def _how_to_get_files(reason: str) -> str:
-    names = "\n".join(f"    {name}" for name in FILES)
-    return (
-        f"The full Fashion-MNIST set is not on this computer and could not be downloaded "
-        f"from {BASE_URL} ({reason}).\n"
-        f"To use it offline, put these four files\n{names}\n"
-        f"into a folder and pass data_dir='that/folder', or set the environment variable "
-        f"{ENV_VAR}=that/folder, or copy the official files into {default_cache_dir()}.\n"
-        f"Debian's package dataset-fashion-mnist also has them "
-        f"(`dpkg -L dataset-fashion-mnist` shows where).\n"
-        f"subset='mini' (the default) works offline."
-    )
-
-
-def _not_writable(folder: Path, err: OSError, name: str) -> FashionMNISTUnavailableError:
-    return FashionMNISTUnavailableError(
-        f"The cache folder {folder} is not writable ({err.strerror or err}), so {name} cannot "
-        f"be downloaded or repaired there. Instead, put the four official files into a folder "
-        f"of your own and pass data_dir='that/folder', or set the environment variable "
-        f"{ENV_VAR}=that/folder (or make {folder} writable). subset='mini' works without them.")
-
-
-class _DownloadError(Exception):
-    """A download that did not give the expected file; the message says why."""
-
-
-def _is_running(pid: int) -> bool:
-    """True if a process with this id may still be running on this computer."""
-    if os.name != "posix":  # os.kill(pid, 0) would not just ask on Windows
-        return True
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except OSError:  # e.g. it belongs to another user
-        return True
-    return True
-
-
-def _remove_leftovers(folder: Path) -> None:
-    """Delete temporary files of downloads that were killed (their process is gone)."""
-    oldest = time.time() - _deadline_seconds(sum(info.size for info in FILES.values()))
-    for path in folder.glob(f"*{PART_SUFFIX}"):
-        name, _, rest = path.name.partition(".gz.")
-        pid = rest.split(".")[0]
-        if f"{name}.gz" not in FILES or not pid.isdigit():
-            continue
-        try:
-            if not _is_running(int(pid)) or path.stat().st_mtime < oldest:
-                path.unlink()
-        except OSError:  # gone already (another process cleaned it) or read-only
-            pass
-
-
-def _deadline_seconds(size: int) -> float:
-    """Seconds a download of size bytes may take in all (see the module's docstring)."""
-    return DEADLINE_GRACE + DEADLINE_SECONDS_PER_MB * size / 1e6
-
-
-def _fetch(name: str, folder: Path, deadline: float) -> None:
-    """Download name into folder through a temporary file; rename it only if it is right."""
-    info = FILES[name]
-    part = folder / f"{name}.{os.getpid()}.{secrets.token_hex(4)}{PART_SUFFIX}"
-    try:
-        with open(part, "wb") as out:
-            sha256, got = hashlib.sha256(), 0
-            with urllib.request.urlopen(BASE_URL + name, timeout=READ_TIMEOUT) as response:
-                promised = response.headers.get("Content-Length")
-                if promised is not None and promised.isdigit() and int(promised) != info.size:
-                    raise _DownloadError(f"the server offered {promised} bytes for {name}, "
-                                         f"which has {info.size}")
-                while chunk := response.read1(1 << 16):  # returns as soon as bytes arrive
-                    got += len(chunk)
-                    if got > info.size:
-                        raise _DownloadError(f"the server sent more than the {info.size} bytes "
-                                             f"of {name}; stopped")
-                    if time.monotonic() > deadline:
-                        raise _DownloadError(
-                            f"the download did not finish in time ({got} of {info.size} bytes "
-                            f"of {name} had arrived): the connection is too slow or stalled")
-                    out.write(chunk)
-                    sha256.update(chunk)
-        if got != info.size:
-            raise _DownloadError(f"only {got} of the {info.size} bytes of {name} arrived")
-        if sha256.hexdigest() != info.sha256:
-            raise _DownloadError(f"the {name} that arrived did not match its SHA-256 checksum; "
-                                 f"deleted it")
-        os.replace(part, folder / name)  # atomic: readers see the old file or the new one
-    finally:
-        part.unlink(missing_ok=True)
-
-
-def download_fashion_mnist(folder: str | os.PathLike | None = None) -> Path:
-    """Make sure folder (default: the cache) holds the four official files; return it."""
-    folder = Path(folder) if folder is not None else default_cache_dir()
-    todo = []
-    for name, info in FILES.items():
-        path = folder / name
-        if path.is_file() and _file_checksums(path) != (info.sha256, info.md5):
-            print(f"{path} is damaged (its checksum is wrong); downloading it again")
-        elif path.is_file():
-            continue
-        todo.append(name)
-    if folder.is_dir():
-        _remove_leftovers(folder)
-    if not todo:
-        return folder
-    deadline = time.monotonic() + _deadline_seconds(sum(FILES[name].size for name in todo))
-    for name in todo:
-        try:
-            folder.mkdir(parents=True, exist_ok=True)
-            _fetch(name, folder, deadline)
-        except PermissionError as err:  # a damaged file stays until it can be replaced
-            raise _not_writable(folder, err, name) from None
-        except OSError as err:
-            if err.errno in (errno.EACCES, errno.EPERM, errno.EROFS) and not isinstance(
-                    err, urllib.error.URLError):
-                raise _not_writable(folder, err, name) from None
-            reason = f"{type(err).__name__} while fetching {name}: {err}"
-            raise FashionMNISTUnavailableError(_how_to_get_files(reason)) from None
-        except (_DownloadError, http.client.HTTPException) as err:
-            reason = str(err) if isinstance(err, _DownloadError) else (
-                f"{type(err).__name__} while fetching {name}")
-            raise FashionMNISTUnavailableError(_how_to_get_files(reason)) from None
-    return folder
-
-
-def _check_folder(folder: Path, how: str) -> Path:
-    """Return folder if it holds the four files; else raise, saying what is missing."""
-    if not folder.is_dir():
-        problem = "does not exist" if not folder.exists() else "is not a folder"
-        raise FashionMNISTUnavailableError(
-            f"{how}={str(folder)!r} {problem} (looked for {folder.absolute()}). Point it at the "
-            f"folder that holds the four Fashion-MNIST files ({', '.join(FILES)}), or leave it "
-            f"out to use the cache folder {default_cache_dir()} (downloaded when needed).")
-    missing = [name for name in FILES if not (folder / name).is_file()]
-    if missing:
-        what = (f"holds none of the four Fashion-MNIST files ({', '.join(FILES)})"
-                if len(missing) == len(FILES) else
-                f"is missing {', '.join(missing)} (it must hold all four Fashion-MNIST files)")
-        raise FashionMNISTUnavailableError(
-            f"{how}={str(folder)!r} {what}. Put the missing files there, or leave it out to "
-            f"use the cache folder {default_cache_dir()} (downloaded when needed).")
-    return folder
-
-
-def find_fashion_mnist(data_dir: str | os.PathLike | None = None) -> Path:
-    """Return a folder with the four full-set files: data_dir, $D2LMINI_DATA, or the cache.
-
-    A folder you name (data_dir, or $D2LMINI_DATA when data_dir is None) is used as it is
-    (Debian's re-gzipped copies have other checksums; read_idx_gz still catches damaged
-    files), or refused with a message that says what is missing in it. Only when neither is
-    given is the cache folder used, and filled or repaired by a download.
-    """
-    if data_dir is not None and str(data_dir) != "":
-        return _check_folder(Path(data_dir), "data_dir")
-    if os.environ.get(ENV_VAR):
-        return _check_folder(Path(os.environ[ENV_VAR]), ENV_VAR)
-    return download_fashion_mnist(default_cache_dir())
-
-
 def _check_mini_files() -> None:
     """Raise if a bundled mini file does not match the SHA256SUMS recorded beside it."""
     for line in (MINI_DIR / "SHA256SUMS").read_text().splitlines():
         expected, name = line.split()
-        actual, _ = _file_checksums(MINI_DIR / name)
-        if actual != expected:
+        if hashlib.sha256((MINI_DIR / name).read_bytes()).hexdigest() != expected:
             raise ValueError(f"the bundled file {MINI_DIR / name} is damaged (SHA-256 "
                              f"mismatch); reinstall d2lmini or rerun --make-mini")
 
@@ -325,23 +84,17 @@ def _uint8_tensors(subset: str, data_dir: str | None,
         _check_mini_files()
         folder = MINI_DIR
     else:
+        from .machinery.download import find_fashion_mnist  # finds, or downloads, the files
         folder = find_fashion_mnist(data_dir)
     return tuple(torch.from_numpy(a) for a in _read_set(folder))
 
-
-def _check_subset(subset: str) -> str:
-    if subset not in SUBSETS:
-        raise ValueError(f"subset must be one of {SUBSETS}, got {subset!r}")
-    return subset
-
-
-# ---------------------------------------------------------------- public API
 
 def fashion_mnist_tensors(subset: str = "mini", *, data_dir: str | os.PathLike | None = None,
                           device: torch.device | str | None = None,
                           flatten: bool = False) -> tuple[torch.Tensor, ...]:
     """Return (train_X, train_y, test_X, test_y): float32 images in [0, 1], int64 labels."""
-    _check_subset(subset)
+    if subset not in SUBSETS:
+        raise ValueError(f"subset must be one of {SUBSETS}, got {subset!r}")
     device = torch.device(device) if device is not None else try_gpu()
     data_dir = str(data_dir) if data_dir is not None else None
     cached = _uint8_tensors(subset, data_dir, os.environ.get(ENV_VAR))
@@ -359,7 +112,6 @@ def load_data_fashion_mnist(batch_size: int, subset: str = "mini", *, flatten: b
                             shuffle_seed: int | None = 0) -> tuple[Batches, Batches]:
     """Return (train_iter, test_iter) minibatches of Fashion-MNIST (d2l's function)."""
     check_positive_int(batch_size, "batch_size")
-    _check_subset(subset)
     train_X, train_y, test_X, test_y = fashion_mnist_tensors(
         subset, data_dir=data_dir, device=device, flatten=flatten)
     if batch_size > len(test_X):
@@ -377,53 +129,3 @@ def get_fashion_mnist_labels(labels) -> list[str]:
         raise ValueError(f"labels must be class numbers 0..9 (the 10 Fashion-MNIST classes), "
                          f"got {bad[0]}")
     return [TEXT_LABELS[i] for i in labels]
-
-
-# ---------------------------------------------------------------- the bundled mini subset
-
-def _write_idx_gz(path: Path, array: np.ndarray) -> None:
-    """Write a uint8 array as a gzip'd IDX file, byte for byte the same on every run."""
-    header = bytes([0, 0, 8, array.ndim]) + np.asarray(array.shape, dtype=">u4").tobytes()
-    with open(path, "wb") as f, gzip.GzipFile(filename="", mode="wb", fileobj=f,
-                                              compresslevel=9, mtime=0) as gz:
-        gz.write(header + np.ascontiguousarray(array, dtype=np.uint8).tobytes())
-
-
-def make_mini_subset(source_dir: str | os.PathLike, out_dir: str | os.PathLike) -> Path:
-    """Write the mini subset (first 500 train / 100 test images per class) into out_dir."""
-    source_dir, out_dir = Path(source_dir), Path(out_dir)
-    arrays = _read_set(source_dir)
-    out_dir.mkdir(parents=True, exist_ok=True)
-    sums = []
-    for (img_name, lab_name), images, labels, split in (
-            ((TRAIN_IMAGES, TRAIN_LABELS), arrays[0], arrays[1], "train"),
-            ((TEST_IMAGES, TEST_LABELS), arrays[2], arrays[3], "test")):
-        # Keep an image if fewer than N earlier images have its class: the first N per class.
-        one_hot = labels[:, None] == np.arange(10)
-        rank_in_class = (np.cumsum(one_hot, axis=0) - 1)[np.arange(len(labels)), labels]
-        keep = rank_in_class < MINI_PER_CLASS[split]
-        for name, array in ((img_name, images[keep]), (lab_name, labels[keep])):
-            _write_idx_gz(out_dir / name, array)
-            sums.append(f"{_file_checksums(out_dir / name)[0]}  {name}\n")
-    (out_dir / "SHA256SUMS").write_text("".join(sums))
-    return out_dir
-
-
-def main(argv: list[str] | None = None) -> None:
-    """Command line: download the full set, or rebuild the bundled mini subset."""
-    parser = argparse.ArgumentParser(prog="python -m d2lmini.fashion_mnist",
-                                     description=__doc__.splitlines()[0])
-    group = parser.add_mutually_exclusive_group(required=True)
-    group.add_argument("--download", nargs="?", const="", metavar="FOLDER",
-                       help="download the full set into FOLDER (default: the cache folder)")
-    group.add_argument("--make-mini", nargs=2, metavar=("SOURCE_DIR", "OUT_DIR"),
-                       help="write the mini subset made from the full files in SOURCE_DIR")
-    args = parser.parse_args(argv)
-    if args.make_mini:
-        print(f"wrote {make_mini_subset(*args.make_mini)}")
-    else:
-        print(f"the four files are in {download_fashion_mnist(args.download or None)}")
-
-
-if __name__ == "__main__":
-    main()

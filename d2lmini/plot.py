@@ -1,14 +1,11 @@
 """Figures: loss against epochs with labelled earlier runs, accuracy, contours with paths, images.
 
-A live panel draws its current run bold with the axes fitted to it, and up to a few earlier runs
-("ghosts") thinner, each in its own colour, labelled by what differed ("lr 0.3", "batch 8") and
-clipped to the current run's axes. In a figure of its own, plot_loss labels the runs in a
-legend; a live panel lists them above its figure instead (`in_panel`), in the same words and
-colours, for both of its plots at once. Names are shown in words, from one table (`words`).
+The current run is drawn bold with the axes fitted to it, and up to a few earlier runs
+("ghosts") thinner, each in its own colour, labelled in a legend by what differed ("lr 0.3",
+"batch 8") and clipped to the current run's axes. Names are shown in words, from one table
+(`words`). A live panel draws with these same functions.
 """
 
-import hashlib
-import io
 import math
 import textwrap
 from collections.abc import Callable, Sequence
@@ -18,15 +15,13 @@ from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 from matplotlib.ticker import FuncFormatter, LogLocator, MaxNLocator, NullLocator
 
-from .style import DENSITY, DISPLAY_DPI
 from .training import History
 
 THIS_RUN = "C0"  # the current run, in every plot
+THIS_RUN_LABEL = "this run"
 GHOST_COLORS = ("C1", "C2", "C4", "C5", "C6", "C8")  # earlier runs, newest first (C3: messages)
 RAW = {"alpha": 0.25, "linewidth": 1.0}  # the unsmoothed per-step loss, behind its average
 GHOST = {"alpha": 0.75, "linewidth": 1.5}
-BACKGROUND = "background"  # an artist whose gid starts with this: a live panel's background
-_CONTOURS: dict[str, list] = {}  # contour lines of the surfaces drawn last, by what they show
 
 # names of settings and metrics, in words (status line, legends); SHORT ones label ghosts
 NAMES = {"lr": "learning rate", "batch_size": "batch size", "epochs": "epochs",
@@ -78,12 +73,6 @@ def difference(run: History, current: History) -> str:
     return " · ".join(parts) or "same settings"
 
 
-def in_panel(ax: Axes) -> bool:
-    """True when ax's figure belongs to a live panel: it lists the runs above the figure (a
-    legend of them took a third of each redraw, and could hide a curve)."""
-    return getattr(ax.figure, "run_key", None) is not None
-
-
 def ema(values: Sequence[float], beta: float = 0.9) -> list[float]:
     """Exponential moving average s_i = beta * s_(i-1) + (1 - beta) * v_i, starting at v_0."""
     if not 0 <= beta < 1:
@@ -92,35 +81,6 @@ def ema(values: Sequence[float], beta: float = 0.9) -> list[float]:
     for value in values:
         smoothed.append(value if not smoothed else beta * smoothed[-1] + (1 - beta) * value)
     return smoothed
-
-
-def figure_png(fig: Figure, dpi: float | None = None) -> bytes:
-    """Render a Figure to PNG bytes, by default at twice the density it is shown at.
-
-    Works without pyplot, from any thread. The image is stored with a palette of at most 256
-    colours (plenty for a plot): a third of the bytes, encoded in half the time.
-    """
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
-    from PIL import Image
-
-    dpi, shown_dpi = dpi or DENSITY * DISPLAY_DPI, fig.dpi
-    if dpi != shown_dpi:
-        fig.set_dpi(dpi)
-    try:
-        # one canvas per figure, kept: its renderer, and the text sizes measured with it, are
-        # reused by the next redraw (a new canvas measures every tick label again: ~30% slower)
-        canvas = fig.canvas if isinstance(fig.canvas, FigureCanvasAgg) else FigureCanvasAgg(fig)
-        canvas.draw()
-        image = Image.frombuffer("RGBA", canvas.get_width_height(), canvas.buffer_rgba(),
-                                 "raw", "RGBA", 0, 1)
-        buffer = io.BytesIO()
-        # the fastest zlib level: ~10 ms less per redraw for a PNG ~5% larger
-        image.quantize(256, method=Image.Quantize.FASTOCTREE).save(buffer, format="png",
-                                                                   compress_level=1)
-    finally:
-        if dpi != shown_dpi:
-            fig.set_dpi(shown_dpi)
-    return buffer.getvalue()
 
 
 # ------------------------------------------------------------------------------ loss
@@ -145,7 +105,7 @@ def plot_loss(ax: Axes, history: History, ghosts: Sequence[History] = (),
         label = difference(old, history) + (" (diverged)" if old.diverged else "")
         ax.plot(old_x, _smooth(old_raw, smooth if smooth is not None else _beta(old_x)),
                 color=color, label=label, **GHOST)
-    ax.plot(x, smoothed, "o-" if len(x) <= 20 else "-", color=THIS_RUN, label="this run",
+    ax.plot(x, smoothed, "o-" if len(x) <= 20 else "-", color=THIS_RUN, label=THIS_RUN_LABEL,
             markersize=4)  # a few steps (a full batch, an early divergence): each one a dot
     ax.set(xlabel="epochs", ylabel="loss", yscale="log")
     right = max(history.epochs or 0, x[-1] if x else 1)
@@ -163,11 +123,7 @@ def plot_loss(ax: Axes, history: History, ghosts: Sequence[History] = (),
     if history.diverged:  # the message at the top, the legend below it
         legend = "lower left" if _say_where_it_left(ax, history, x, smoothed, high) \
             else "lower right"
-    if ghosts and in_panel(ax):  # a live panel's key: (label, colour, alpha), this run first
-        lines = ax.get_legend_handles_labels()[0]
-        ax.figure.run_key[:] = [(line.get_label(), line.get_color(), line.get_alpha() or 1.0)
-                                for line in lines[-1:] + lines[:-1]]
-    elif ghosts:  # a legend only when there are runs to tell apart
+    if ghosts:  # a legend only when there are runs to tell apart
         ax.legend(loc=legend)
 
 
@@ -277,11 +233,7 @@ def plot_metrics(ax: Axes, history: History, ghosts: Sequence[History] = (),
         ax.set(ylim=(0, 1), ylabel="accuracy")
     lines, labels = ax.get_legend_handles_labels()
     if lines:  # never an empty legend
-        legend = ax.legend(loc="lower right")
-        if in_panel(ax):  # the same from run to run: kept with the background (redraw.py)
-            look = [(label, line.get_color(), line.get_linestyle()) for line, label in
-                    zip(lines, labels)]
-            legend.set(gid=f"{BACKGROUND} legend {look!r}", zorder=1.5)  # under the curves
+        ax.legend(loc="lower right")
 
 
 def _epochs(values: Sequence[float]) -> list[int]:
@@ -294,34 +246,13 @@ def _epochs(values: Sequence[float]) -> list[int]:
 def plot_contour(ax: Axes, loss: Callable[[np.ndarray, np.ndarray], np.ndarray],
                  xlim: tuple[float, float], ylim: tuple[float, float],
                  levels: int = 20, n: int = 60) -> None:
-    """Draw contour lines of loss(W1, W2) over a grid (log-spaced levels).
-
-    The lines of a surface are computed once and kept, and tagged as background: a live panel
-    draws them again only when the surface or its limits change (redraw.py).
-    """
-    from contourpy import contour_generator
-    from matplotlib import colormaps
-    from matplotlib.collections import LineCollection
-
+    """Draw contour lines of loss(W1, W2) over an n x n grid, at log-spaced heights above its
+    minimum: rings close to the minimum, and still some far out."""
     w1, w2 = np.meshgrid(np.linspace(*xlim, n), np.linspace(*ylim, n))
     z = np.asarray(loss(w1, w2), dtype=float)
-    key = hashlib.blake2b(z.tobytes() + repr((xlim, ylim, levels)).encode(),
-                          digest_size=8).hexdigest()  # what the lines show
-    if key not in _CONTOURS:
-        low, span = float(z.min()), float(z.max() - z.min())
-        # log-spaced above the minimum: rings close to it, and still some far out
-        heights = low + (np.geomspace(span * 1e-3, span, levels) if span > 0 else np.ones(1))
-        shade = (heights - heights[0]) / max(heights[-1] - heights[0], 1e-300)
-        lines = contour_generator(w1, w2, z, line_type="Separate")
-        _CONTOURS[key] = [(line, colormaps["viridis"](s)) for h, s in zip(heights, shade)
-                          for line in lines.lines(h)]
-        while len(_CONTOURS) > 16:  # the surfaces drawn last
-            del _CONTOURS[next(iter(_CONTOURS))]
-    segments = _CONTOURS[key]
-    ax.add_collection(LineCollection([line for line, _ in segments],
-                                     colors=[color for _, color in segments], linewidths=0.8,
-                                     alpha=0.6, gid=f"{BACKGROUND} contour {key}"),
-                      autolim=False)
+    low, span = float(z.min()), float(z.max() - z.min())
+    heights = low + (np.geomspace(span * 1e-3, span, levels) if span > 0 else np.ones(1))
+    ax.contour(w1, w2, z, heights, cmap="viridis", linewidths=0.8, alpha=0.6)
     ax.set(xlim=xlim, ylim=ylim, xlabel="w₁", ylabel="w₂")  # not "$w_1$": mathtext is slow
     _few_ticks(ax.xaxis)
     _few_ticks(ax.yaxis)

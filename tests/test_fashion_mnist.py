@@ -1,10 +1,13 @@
-"""Tests for d2lmini.fashion_mnist. Downloads go only to a local server on 127.0.0.1."""
+"""Tests for d2lmini.fashion_mnist and d2lmini.machinery.download. Downloads go only to a
+local server on 127.0.0.1."""
 
 import gzip
 import hashlib
 import http.server
 import os
 import socket
+import subprocess
+import sys
 import threading
 import time
 from pathlib import Path
@@ -15,10 +18,12 @@ import torch
 
 from d2lmini import fashion_mnist as fm
 from d2lmini.data import Batches
+from d2lmini.machinery import download as dl
 
-REAL_DIR = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "fashion-mnist"
+ROOT = Path(__file__).resolve().parents[1]
+REAL_DIR = ROOT.parent / "shared" / "data" / "fashion-mnist"
 needs_real = pytest.mark.skipif(
-    not all((REAL_DIR / name).is_file() for name in fm.FILES),
+    not all((REAL_DIR / name).is_file() for name in fm.FILE_NAMES),
     reason=f"the real Fashion-MNIST files are not in {REAL_DIR}")
 FIRST_TRAIN_LABELS = [9, 0, 0, 3, 0, 2, 7, 2, 5, 5]
 
@@ -35,9 +40,9 @@ def fresh_cache(monkeypatch):
 @pytest.fixture(scope="module")
 def real_bytes():
     """The four official files' bytes, read once."""
-    if not all((REAL_DIR / name).is_file() for name in fm.FILES):
+    if not all((REAL_DIR / name).is_file() for name in fm.FILE_NAMES):
         pytest.skip(f"the real Fashion-MNIST files are not in {REAL_DIR}")
-    return {name: (REAL_DIR / name).read_bytes() for name in fm.FILES}
+    return {name: (REAL_DIR / name).read_bytes() for name in fm.FILE_NAMES}
 
 
 class Server:
@@ -123,7 +128,7 @@ def sha256(path: Path) -> str:
 def test_file_table_matches_md5sums_and_sha256sums():
     for algo, index in (("SHA256SUMS", 0), ("MD5SUMS", 1)):
         listed = dict(line.split()[::-1] for line in (REAL_DIR / algo).read_text().splitlines())
-        assert listed == {name: sums[index] for name, sums in fm.FILES.items()}
+        assert listed == {name: sums[index] for name, sums in dl.FILES.items()}
 
 
 @needs_real
@@ -179,13 +184,13 @@ def test_read_idx_gz_rejects_bad_files_naming_them(tmp_path, case):
 
 def test_download_success(tmp_path, monkeypatch, real_bytes):
     with Server(real_bytes) as server:
-        monkeypatch.setattr(fm, "BASE_URL", server.url)
-        assert fm.download_fashion_mnist(tmp_path / "cache") == tmp_path / "cache"
-        assert sorted(server.requests) == sorted(fm.FILES)
-        fm.download_fashion_mnist(tmp_path / "cache")  # all there: no second download
+        monkeypatch.setattr(dl, "BASE_URL", server.url)
+        assert dl.download_fashion_mnist(tmp_path / "cache") == tmp_path / "cache"
+        assert sorted(server.requests) == sorted(fm.FILE_NAMES)
+        dl.download_fashion_mnist(tmp_path / "cache")  # all there: no second download
         assert len(server.requests) == 4
-    assert sorted(p.name for p in (tmp_path / "cache").iterdir()) == sorted(fm.FILES)
-    for name, (sha, md5, size) in fm.FILES.items():
+    assert sorted(p.name for p in (tmp_path / "cache").iterdir()) == sorted(fm.FILE_NAMES)
+    for name, (sha, md5, size) in dl.FILES.items():
         data = (tmp_path / "cache" / name).read_bytes()
         assert hashlib.sha256(data).hexdigest() == sha and hashlib.md5(data).hexdigest() == md5
         assert len(data) == size
@@ -194,9 +199,9 @@ def test_download_success(tmp_path, monkeypatch, real_bytes):
 @pytest.mark.parametrize("mode", ["cut", "garbage"])
 def test_broken_download_leaves_no_file(tmp_path, monkeypatch, real_bytes, mode):
     with Server(real_bytes, mode=mode) as server:
-        monkeypatch.setattr(fm, "BASE_URL", server.url)
-        with pytest.raises(fm.FashionMNISTUnavailableError) as info:
-            fm.download_fashion_mnist(tmp_path)
+        monkeypatch.setattr(dl, "BASE_URL", server.url)
+        with pytest.raises(dl.FashionMNISTUnavailableError) as info:
+            dl.download_fashion_mnist(tmp_path)
         assert len(server.requests) == 1  # no endless retrying
     message = str(info.value)
     assert fm.TRAIN_IMAGES in message and "subset='mini'" in message
@@ -207,13 +212,13 @@ def test_broken_download_leaves_no_file(tmp_path, monkeypatch, real_bytes, mode)
 
 
 def test_no_server_gives_one_clear_message(tmp_path, monkeypatch):
-    monkeypatch.setattr(fm, "BASE_URL", closed_port_url())
-    monkeypatch.setattr(fm, "default_cache_dir", lambda: tmp_path / "cache")
-    with pytest.raises(fm.FashionMNISTUnavailableError) as info:
+    monkeypatch.setattr(dl, "BASE_URL", closed_port_url())
+    monkeypatch.setattr(dl, "default_cache_dir", lambda: tmp_path / "cache")
+    with pytest.raises(dl.FashionMNISTUnavailableError) as info:
         fm.load_data_fashion_mnist(256, "full")
     message = str(info.value)
-    for needed in (*fm.FILES, fm.ENV_VAR, "data_dir", str(tmp_path / "cache"),
-                   "dataset-fashion-mnist", "subset='mini'", fm.BASE_URL):
+    for needed in (*fm.FILE_NAMES, fm.ENV_VAR, "data_dir", str(tmp_path / "cache"),
+                   "dataset-fashion-mnist", "subset='mini'", dl.BASE_URL):
         assert needed in message, needed
     assert info.value.__cause__ is None and info.value.__suppress_context__
     assert not any(p.is_file() for p in tmp_path.rglob("*"))
@@ -222,21 +227,21 @@ def test_no_server_gives_one_clear_message(tmp_path, monkeypatch):
 def test_corrupted_cached_file_is_fetched_again(tmp_path, monkeypatch, real_bytes):
     cache = tmp_path / "cache"
     with Server(real_bytes) as server:
-        monkeypatch.setattr(fm, "BASE_URL", server.url)
-        fm.download_fashion_mnist(cache)
+        monkeypatch.setattr(dl, "BASE_URL", server.url)
+        dl.download_fashion_mnist(cache)
         good = (cache / fm.TEST_LABELS).read_bytes()
         damaged = bytearray(good)
         damaged[100] ^= 0xFF
         (cache / fm.TEST_LABELS).write_bytes(bytes(damaged))
-        fm.download_fashion_mnist(cache)
+        dl.download_fashion_mnist(cache)
         assert server.requests[4:] == [fm.TEST_LABELS]
     assert (cache / fm.TEST_LABELS).read_bytes() == good
 
 
 def test_loader_downloads_end_to_end(tmp_path, monkeypatch, real_bytes):
-    monkeypatch.setattr(fm, "default_cache_dir", lambda: tmp_path / "cache")
+    monkeypatch.setattr(dl, "default_cache_dir", lambda: tmp_path / "cache")
     with Server(real_bytes) as server:
-        monkeypatch.setattr(fm, "BASE_URL", server.url)
+        monkeypatch.setattr(dl, "BASE_URL", server.url)
         train_iter, test_iter = fm.load_data_fashion_mnist(1000, "full", flatten=True,
                                                            device="cpu")
         fm.load_data_fashion_mnist(1000, "full")
@@ -244,14 +249,14 @@ def test_loader_downloads_end_to_end(tmp_path, monkeypatch, real_bytes):
     assert train_iter.features.shape == (60000, 784) and test_iter.features.shape == (10000, 784)
     assert test_iter.labels[:10].tolist() == [9, 2, 1, 1, 6, 1, 4, 6, 5, 7]
     assert len(train_iter) == 60 and len(test_iter) == 10
-    for name, (sha, _, _) in fm.FILES.items():
+    for name, (sha, _, _) in dl.FILES.items():
         assert sha256(tmp_path / "cache" / name) == sha
 
 
 @needs_real
 def test_env_var_folder_works_offline(tmp_path, monkeypatch):
-    monkeypatch.setattr(fm, "BASE_URL", closed_port_url())
-    monkeypatch.setattr(fm, "default_cache_dir", lambda: tmp_path / "cache")
+    monkeypatch.setattr(dl, "BASE_URL", closed_port_url())
+    monkeypatch.setattr(dl, "default_cache_dir", lambda: tmp_path / "cache")
     monkeypatch.setenv(fm.ENV_VAR, str(REAL_DIR))
     train_X, train_y, _, _ = fm.fashion_mnist_tensors("full", device="cpu")
     assert train_X.shape == (60000, 1, 28, 28) and train_y[:10].tolist() == FIRST_TRAIN_LABELS
@@ -268,7 +273,7 @@ def test_mini_subset_is_balanced_and_matches_its_checksums():
     assert 0 <= train_X.min() and train_X.max() <= 1
     sums = (fm.MINI_DIR / "SHA256SUMS").read_text().split()
     listed = dict(zip(sums[1::2], sums[0::2]))
-    assert sorted(listed) == sorted(fm.FILES)
+    assert sorted(listed) == sorted(fm.FILE_NAMES)
     for name, expected in listed.items():
         assert sha256(fm.MINI_DIR / name) == expected
     assert sum(p.stat().st_size for p in fm.MINI_DIR.iterdir()) < 4_000_000
@@ -286,8 +291,8 @@ def test_damaged_bundled_file_is_refused(tmp_path, monkeypatch):
 
 @needs_real
 def test_mini_subset_regenerates_byte_for_byte(tmp_path):
-    fm.main(["--make-mini", str(REAL_DIR), str(tmp_path)])
-    for name in (*fm.FILES, "SHA256SUMS"):
+    dl.main(["--make-mini", str(REAL_DIR), str(tmp_path)])
+    for name in (*fm.FILE_NAMES, "SHA256SUMS"):
         assert (tmp_path / name).read_bytes() == (fm.MINI_DIR / name).read_bytes(), name
     # And it is the first 500 / 100 images of each class, in file order.
     full = fm.fashion_mnist_tensors("full", data_dir=REAL_DIR, device="cpu")
@@ -296,6 +301,33 @@ def test_mini_subset_regenerates_byte_for_byte(tmp_path):
         keep = np.concatenate([np.flatnonzero(y.numpy() == c)[:n] for c in range(10)])
         keep.sort()
         assert torch.equal(my, y[keep]) and torch.equal(mX, X[keep])
+
+
+# ---------------------------------------------------------------- the loader and the downloader
+
+def run_python(*args: str) -> subprocess.CompletedProcess:
+    """Run a fresh Python in the repository (so that nothing is imported yet)."""
+    return subprocess.run([sys.executable, *args], cwd=ROOT, capture_output=True, text=True,
+                          timeout=120)
+
+
+def test_the_mini_subset_loads_without_importing_the_downloader():
+    result = run_python("-c", "import sys, d2lmini\n"
+                              "d2lmini.load_data_fashion_mnist(256, device='cpu')\n"
+                              "print('d2lmini.machinery.download' in sys.modules)")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "False"
+
+
+def test_the_downloader_owns_a_checksum_for_each_file_the_loader_reads():
+    assert tuple(dl.FILES) == fm.FILE_NAMES
+
+
+@pytest.mark.parametrize("module", ["d2lmini.machinery.download"])
+def test_the_command_line_runs_as_a_module(module):
+    result = run_python("-m", module, "--help")
+    assert result.returncode == 0 and result.stderr == "", result.stderr
+    assert "--download" in result.stdout and "--make-mini" in result.stdout
 
 
 # ---------------------------------------------------------------- arguments and batches
@@ -363,7 +395,7 @@ def test_text_labels_outside_0_to_9_are_refused():
             fm.get_fashion_mnist_labels(bad)
 
 
-def fill(folder: Path, real_bytes, names=tuple(fm.FILES)) -> Path:
+def fill(folder: Path, real_bytes, names=fm.FILE_NAMES) -> Path:
     folder.mkdir(parents=True, exist_ok=True)
     for name in names:
         (folder / name).write_bytes(real_bytes[name])
@@ -373,9 +405,9 @@ def fill(folder: Path, real_bytes, names=tuple(fm.FILES)) -> Path:
 @pytest.mark.parametrize("where", ["data_dir", "env"])
 def test_a_named_folder_that_lacks_files_is_refused_naming_them(tmp_path, monkeypatch,
                                                                  real_bytes, where):
-    monkeypatch.setattr(fm, "BASE_URL", closed_port_url())
-    monkeypatch.setattr(fm, "default_cache_dir", lambda: tmp_path / "cache")
-    three = fill(tmp_path / "three", real_bytes, list(fm.FILES)[:3])
+    monkeypatch.setattr(dl, "BASE_URL", closed_port_url())
+    monkeypatch.setattr(dl, "default_cache_dir", lambda: tmp_path / "cache")
+    three = fill(tmp_path / "three", real_bytes, fm.FILE_NAMES[:3])
 
     def load(folder):
         if where == "env":
@@ -384,10 +416,10 @@ def test_a_named_folder_that_lacks_files_is_refused_naming_them(tmp_path, monkey
         return fm.load_data_fashion_mnist(256, "full", data_dir=folder)
 
     name = "data_dir" if where == "data_dir" else fm.ENV_VAR
-    with pytest.raises(fm.FashionMNISTUnavailableError) as info:
+    with pytest.raises(dl.FashionMNISTUnavailableError) as info:
         load(three)
     assert str(info.value).startswith(f"{name}={str(three)!r} is missing {fm.TEST_LABELS} ")
-    with pytest.raises(fm.FashionMNISTUnavailableError) as info:
+    with pytest.raises(dl.FashionMNISTUnavailableError) as info:
         load(tmp_path / "typo")
     assert str(info.value).startswith(f"{name}={str(tmp_path / 'typo')!r} does not exist")
     assert not (tmp_path / "cache").exists()  # nothing was downloaded instead
@@ -397,7 +429,7 @@ def _repair(cache: Path, barrier, results) -> None:
     """In a child process: wait for the others, then check the cache and read from it."""
     barrier.wait()
     try:
-        folder = fm.find_fashion_mnist()
+        folder = dl.find_fashion_mnist()
         results.put(("ok", len(fm.read_idx_gz(folder / fm.TEST_LABELS))))
     except BaseException as err:  # report anything, so that the test can show it
         results.put(("error", f"{type(err).__name__}: {err}"))
@@ -410,12 +442,12 @@ def test_several_processes_repair_one_damaged_cache(tmp_path, monkeypatch, real_
     damaged = bytearray(real_bytes[fm.TEST_IMAGES])
     damaged[100] ^= 0xFF
     (cache / fm.TEST_IMAGES).write_bytes(bytes(damaged))
-    monkeypatch.setattr(fm, "default_cache_dir", lambda: cache)
+    monkeypatch.setattr(dl, "default_cache_dir", lambda: cache)
     ctx = multiprocessing.get_context("fork")  # the children need no new imports: quick
     n = 4
     barrier, results = ctx.Barrier(n), ctx.Queue()
     with Server(real_bytes, delay=0.3) as server:
-        monkeypatch.setattr(fm, "BASE_URL", server.url)
+        monkeypatch.setattr(dl, "BASE_URL", server.url)
         children = [ctx.Process(target=_repair, args=(cache, barrier, results)) for _ in range(n)]
         for child in children:
             child.start()
@@ -425,7 +457,7 @@ def test_several_processes_repair_one_damaged_cache(tmp_path, monkeypatch, real_
     assert outcomes == [("ok", 10000)] * n
     assert 1 <= len(server.requests) <= n and set(server.requests) == {fm.TEST_IMAGES}
     assert (cache / fm.TEST_IMAGES).read_bytes() == real_bytes[fm.TEST_IMAGES]
-    assert sorted(p.name for p in cache.iterdir()) == sorted(fm.FILES)  # no temporary files
+    assert sorted(p.name for p in cache.iterdir()) == sorted(fm.FILE_NAMES)  # no temporary files
 
 
 def _download_as_nobody(cache: Path, results) -> None:
@@ -434,7 +466,7 @@ def _download_as_nobody(cache: Path, results) -> None:
         os.setgid(65534)
         os.setuid(65534)
     try:
-        fm.download_fashion_mnist(cache)
+        dl.download_fashion_mnist(cache)
         results.put("no error")
     except Exception as err:
         results.put(f"{type(err).__name__}: {err}")
@@ -454,11 +486,11 @@ def test_a_read_only_cache_says_so_and_what_to_do(monkeypatch, real_bytes, case)
         if case == "damaged file":
             (cache / fm.TRAIN_LABELS).write_bytes(b"damaged")
         cache.chmod(0o555)
-        monkeypatch.setattr(fm, "default_cache_dir", lambda: cache)
+        monkeypatch.setattr(dl, "default_cache_dir", lambda: cache)
         ctx = multiprocessing.get_context("fork")
         results = ctx.Queue()
         with Server(real_bytes) as server:
-            monkeypatch.setattr(fm, "BASE_URL", server.url)
+            monkeypatch.setattr(dl, "BASE_URL", server.url)
             child = ctx.Process(target=_download_as_nobody, args=(cache, results))
             child.start()
             message = results.get(timeout=60)
@@ -477,8 +509,8 @@ def download_in_background(cache, outcome: list) -> threading.Thread:
     """Start download_fashion_mnist(cache) in a thread; its error message goes to outcome."""
     def download():
         try:
-            fm.download_fashion_mnist(cache)
-        except fm.FashionMNISTUnavailableError as err:
+            dl.download_fashion_mnist(cache)
+        except dl.FashionMNISTUnavailableError as err:
             outcome.append(str(err))
 
     thread = threading.Thread(target=download, daemon=True)
@@ -488,12 +520,12 @@ def download_in_background(cache, outcome: list) -> threading.Thread:
 
 def test_a_trickling_server_meets_the_deadline(tmp_path, monkeypatch, real_bytes):
     """One byte every 0.05 s: no read times out, but the whole download has a deadline."""
-    monkeypatch.setattr(fm, "DEADLINE_GRACE", 0.5)
-    monkeypatch.setattr(fm, "DEADLINE_SECONDS_PER_MB", 0.0)
+    monkeypatch.setattr(dl, "DEADLINE_GRACE", 0.5)
+    monkeypatch.setattr(dl, "DEADLINE_SECONDS_PER_MB", 0.0)
     cache = tmp_path / "cache"
     outcome = []
     with Server(real_bytes, mode="trickle") as server:
-        monkeypatch.setattr(fm, "BASE_URL", server.url)
+        monkeypatch.setattr(dl, "BASE_URL", server.url)
         start = time.monotonic()
         thread = download_in_background(cache, outcome)
         thread.join(timeout=8)
@@ -504,38 +536,38 @@ def test_a_trickling_server_meets_the_deadline(tmp_path, monkeypatch, real_bytes
 
 
 def test_an_endless_server_is_cut_off_at_the_files_size(tmp_path, monkeypatch, real_bytes):
-    cache = fill(tmp_path / "cache", real_bytes, list(fm.FILES)[:3])
+    cache = fill(tmp_path / "cache", real_bytes, fm.FILE_NAMES[:3])
     outcome = []
     with Server(real_bytes, mode="endless") as server:
-        monkeypatch.setattr(fm, "BASE_URL", server.url)
+        monkeypatch.setattr(dl, "BASE_URL", server.url)
         thread = download_in_background(cache, outcome)
         thread.join(timeout=8)
         assert not thread.is_alive(), "the download did not stop"
-    size = fm.FILES[fm.TEST_LABELS].size
+    size = dl.FILES[fm.TEST_LABELS].size
     assert f"the server sent more than the {size} bytes of {fm.TEST_LABELS}" in outcome[0]
-    assert sorted(p.name for p in cache.iterdir()) == sorted(list(fm.FILES)[:3])
+    assert sorted(p.name for p in cache.iterdir()) == sorted(fm.FILE_NAMES[:3])
 
 
 def test_a_wrong_content_length_is_refused_before_downloading(tmp_path, monkeypatch,
                                                               real_bytes):
     files = dict(real_bytes, **{fm.TEST_LABELS: real_bytes[fm.TEST_LABELS] * 2})
-    with Server(files) as server, pytest.raises(fm.FashionMNISTUnavailableError,
+    with Server(files) as server, pytest.raises(dl.FashionMNISTUnavailableError,
                                                 match=r"offered 10296 bytes .* has 5148"):
-        monkeypatch.setattr(fm, "BASE_URL", server.url)
-        fm.download_fashion_mnist(fill(tmp_path, real_bytes, list(fm.FILES)[:3]))
+        monkeypatch.setattr(dl, "BASE_URL", server.url)
+        dl.download_fashion_mnist(fill(tmp_path, real_bytes, fm.FILE_NAMES[:3]))
 
 
 def _download(cache: Path) -> None:
-    fm.download_fashion_mnist(cache)
+    dl.download_fashion_mnist(cache)
 
 
 def test_leftovers_of_a_killed_download_are_cleaned_up(tmp_path, monkeypatch, real_bytes):
     import multiprocessing
     import signal
 
-    cache = fill(tmp_path / "cache", real_bytes, list(fm.FILES)[:3])
+    cache = fill(tmp_path / "cache", real_bytes, fm.FILE_NAMES[:3])
     with Server(real_bytes, mode="trickle") as server:
-        monkeypatch.setattr(fm, "BASE_URL", server.url)
+        monkeypatch.setattr(dl, "BASE_URL", server.url)
         child = multiprocessing.get_context("fork").Process(target=_download, args=(cache,))
         child.start()
         for _ in range(200):
@@ -549,6 +581,6 @@ def test_leftovers_of_a_killed_download_are_cleaned_up(tmp_path, monkeypatch, re
     alive = cache / f"{fm.TEST_LABELS}.{os.getpid()}.0a1b2c3d.part"  # a download going on now
     alive.write_bytes(b"partial")
     with Server(real_bytes) as server:
-        monkeypatch.setattr(fm, "BASE_URL", server.url)
-        fm.download_fashion_mnist(cache)
-    assert sorted(p.name for p in cache.iterdir()) == sorted([*fm.FILES, alive.name])
+        monkeypatch.setattr(dl, "BASE_URL", server.url)
+        dl.download_fashion_mnist(cache)
+    assert sorted(p.name for p in cache.iterdir()) == sorted([*fm.FILE_NAMES, alive.name])

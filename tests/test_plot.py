@@ -1,4 +1,3 @@
-import io
 
 import matplotlib
 import numpy as np
@@ -6,7 +5,6 @@ import pytest
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.colors import to_rgb
 from matplotlib.figure import Figure
-from PIL import Image
 
 from d2lmini import History, plot
 
@@ -101,33 +99,21 @@ def test_ghosts_are_labelled_by_what_differed_and_told_apart_by_colour():
     assert legend_texts(exploded) == ["lr 10 (diverged)", "this run"]  # often off the chart
 
 
-def test_in_a_live_panels_figure_the_runs_go_to_its_key_not_a_legend():
-    ax = axes()
-    ax.figure.run_key = []  # what a LivePanel's figure has
+def test_a_live_panel_takes_the_runs_legend_into_its_key():
+    from d2lmini.machinery.panel import _take_runs_legend
+
+    fig = Figure()
+    ax_loss, ax_other = fig.subplots(1, 2)
     now = run([2.0, 1.0], lr=0.1, batch_size=10, epochs=2)
-    plot.plot_loss(ax, now, [run([2.0, 1.5], lr=0.3, batch_size=10, epochs=2),
-                             run([2.0, float("inf")], lr=10.0, batch_size=10, epochs=2)])
-    assert ax.get_legend() is None
-    assert ax.figure.run_key == [("this run", plot.THIS_RUN, 1.0),
-                                 ("lr 10 (diverged)", plot.GHOST_COLORS[0], plot.GHOST["alpha"]),
-                                 ("lr 0.3", plot.GHOST_COLORS[1], plot.GHOST["alpha"])]
-
-
-def test_in_a_live_panel_the_metric_legend_is_tagged_as_background_by_what_it_shows():
-    def legend_of(history, ghosts=(), names=("train_acc", "test_acc"), panel=True):
-        ax = axes()
-        if panel:
-            ax.figure.run_key = []
-        plot.plot_metrics(ax, history, ghosts, names=list(names))
-        return ax.get_legend()
-
-    runs = [History(metrics={"train_acc": [a, a + 0.1], "test_acc": [a, a + 0.05]}, epochs=2,
-                    settings={"lr": lr}) for a, lr in ((0.5, 0.1), (0.7, 0.3))]
-    first, second = legend_of(runs[0]), legend_of(runs[1], [runs[0]])
-    assert first.get_gid().startswith(plot.BACKGROUND) and first.get_gid() == second.get_gid()
-    assert legend_of(runs[1], names=["test_acc"]).get_gid() != first.get_gid()
-    assert first.get_zorder() < min(line.get_zorder() for line in first.axes.get_lines())
-    assert legend_of(runs[0], panel=False).get_gid() is None  # a figure of its own: as usual
+    plot.plot_loss(ax_loss, now, [run([2.0, 1.5], lr=0.3, batch_size=10, epochs=2),
+                                  run([2.0, float("inf")], lr=10.0, batch_size=10, epochs=2)])
+    ax_other.plot([0, 1], label="other")
+    ax_other.legend()
+    assert _take_runs_legend(fig) == [
+        ("this run", plot.THIS_RUN, 1.0),
+        ("lr 10 (diverged)", plot.GHOST_COLORS[0], plot.GHOST["alpha"]),
+        ("lr 0.3", plot.GHOST_COLORS[1], plot.GHOST["alpha"])]
+    assert ax_loss.get_legend() is None and ax_other.get_legend() is not None  # runs' only
 
 
 def test_axes_fit_this_run_and_ghosts_are_clipped():
@@ -163,7 +149,6 @@ def test_divergence_is_said_once_where_the_run_left_and_not_over_the_legend():
     box = text.get_bbox_patch().get_window_extent(renderer)
     legend = ax.get_legend().get_window_extent(renderer)
     assert not box.overlaps(legend)
-    assert plot.figure_png(fig).startswith(b"\x89PNG")
 
 
 def visible_tick_labels(ax):
@@ -215,36 +200,3 @@ def test_contour_and_path():
 def test_show_images_titles():
     fig = plot.show_images(np.zeros((3, 28, 28)), 1, 4, titles=["a", "b", "c"])
     assert [ax.get_title() for ax in fig.axes[:3]] == ["a", "b", "c"]
-
-
-def test_figure_png_is_drawn_at_twice_the_density_it_is_shown_at():
-    fig = Figure(figsize=(4, 3), dpi=100)
-    ax = fig.subplots()
-    ax.plot([0, 1], [0, 1], color="C1")
-    png = plot.figure_png(fig)
-    image = Image.open(io.BytesIO(png))
-    assert image.size == (800, 600) and fig.dpi == 100  # the figure itself is unchanged
-    colours = [rgba[:3] for _, rgba in image.convert("RGBA").getcolors(1000)]
-    line = [round(255 * c) for c in to_rgb("C1")]
-    assert any(max(abs(a - b) for a, b in zip(c, line)) <= 2 for c in colours)  # its colour
-    assert plot.figure_png(fig, dpi=50).startswith(b"\x89PNG")
-
-
-def test_figure_png_keeps_one_canvas_per_figure_and_redraws_what_changed():
-    fig = Figure(figsize=(4, 3), dpi=100)
-    ax = fig.subplots()
-    line, = ax.plot([0, 1], [0, 1])
-    first = plot.figure_png(fig)
-    canvas = fig.canvas
-    assert plot.figure_png(fig) == first and fig.canvas is canvas  # kept, same picture
-    line.set_ydata([1, 0])
-    assert plot.figure_png(fig) != first and fig.canvas is canvas
-
-
-def test_figure_png_keeps_a_figure_free_of_layout_engines_set_in_rcparams():
-    with matplotlib.rc_context({"figure.constrained_layout.use": True}):
-        fig = Figure(layout="none")
-        fig.subplots()
-        plot.figure_png(fig)
-        plot.figure_png(fig)
-        assert fig.get_layout_engine() is None

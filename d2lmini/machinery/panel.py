@@ -37,7 +37,7 @@ from matplotlib.colors import to_hex
 from matplotlib.figure import Figure
 
 from .. import style
-from ..plot import describe, number, words
+from ..plot import THIS_RUN_LABEL, describe, number, words
 from ..training import History
 from .controls import SLIDERS
 from .redraw import ReusedFigure, new_figure
@@ -94,7 +94,6 @@ class LivePanel:
         self._rc = style.params()  # the style (classroom or not) when the panel was made
         with rc_context(self._rc):
             self._figure = new_figure(*figsize, figure_class=ReusedFigure)
-        self._figure.run_key = []  # plot_loss puts its runs here, for self.key, not in a legend
         self.history: History | None = None  # the run the figure shows
         self.ghosts: list[History] = []  # earlier runs drawn with it, oldest first
         self.png = b""  # the figure shown now
@@ -345,10 +344,9 @@ class LivePanel:
         """Draw the run on the panel's figure; return it as a PNG, and the key to its runs."""
         with _DRAWING, rc_context(self._rc):
             self._figure.start()
-            self._figure.run_key.clear()
             self.draw(self._figure, history, ghosts)
-            png = self._figure.png()
-            return png, self._key(self._figure.run_key)
+            runs = _take_runs_legend(self._figure)
+            return self._figure.png(), self._key(runs)
 
     def _show(self, generation: int, png: bytes | None = None, line: str | None = None,
               key: str | None = None) -> bool:
@@ -403,6 +401,23 @@ class LivePanel:
             metadata["image/png"] = {"width": width // style.DENSITY,
                                      "height": height // style.DENSITY}
         return data, metadata
+
+
+def _take_runs_legend(fig: Figure) -> list[tuple[str, str, float]]:
+    """Remove the legends that tell runs apart (plot_loss's) and return their entries as
+    (label, colour, alpha), this run first: the panel lists them once, above its figure, for
+    every plot (such a legend took a third of each redraw, and could hide a curve)."""
+    runs = []
+    for ax in fig.axes:
+        lines, labels = ax.get_legend_handles_labels()
+        if ax.get_legend() is None or THIS_RUN_LABEL not in labels:
+            continue
+        ax.get_legend().remove()
+        entries = [(label, line.get_color(), line.get_alpha() or 1.0)
+                   for line, label in zip(lines, labels)]
+        this = labels.index(THIS_RUN_LABEL)
+        runs = runs or [entries[this], *entries[:this], *entries[this + 1:]]
+    return runs
 
 
 def _weakly(method: Callable) -> Callable:

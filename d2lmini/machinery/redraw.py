@@ -2,9 +2,9 @@
 looks the same as in the last redraw.
 
 A redraw has two layers:
-- the background: each axes' frame, ticks, tick labels, axis labels, grid and titles, and
-  artists tagged with a gid that starts with "background" (plot.plot_contour's lines);
-- the foreground: everything else (curves, texts, legends).
+- the background: each axes' frame, ticks, tick labels, axis labels, grid and titles, contour
+  lines (plot.plot_contour's), and legends at a fixed place (drawn under the curves);
+- the foreground: everything else (curves, texts, legends placed "best").
 Most of the time of a redraw goes into the background (text above all), and from one run to
 the next it rarely changes. So when the background would look as it did last time (same size,
 limits, scales, ticks, labels and titles, and tagged artists), its pixels are pasted back and
@@ -18,12 +18,13 @@ import numpy as np
 from matplotlib import rc_context, rcParams
 from matplotlib.axes import Axes
 from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.contour import ContourSet
 from matplotlib.figure import Figure
 from matplotlib.font_manager import FontProperties
+from matplotlib.legend import Legend
 from PIL import Image
 
 from .. import style
-from ..plot import BACKGROUND
 
 try:  # ISA-L's deflate: zlib's format, 5 times as fast (zlib took a fifth of a redraw)
     from isal.isal_zlib import compress
@@ -164,7 +165,7 @@ def _foreground(fig: Figure) -> list:
     for ax in fig.axes:
         background = {ax.patch, ax.xaxis, ax.yaxis, *ax.spines.values(), *_titles(ax)}
         children = [artist for artist in ax.get_children() if artist not in background
-                    and not (artist.get_gid() or "").startswith(BACKGROUND)]
+                    and _background_look(artist) is None]
         front += sorted(children, key=lambda artist: artist.get_zorder())
     return front + sorted((artist for artist in fig.get_children()
                            if artist is not fig.patch and not isinstance(artist, Axes)),
@@ -177,8 +178,7 @@ def _look(ax: Axes) -> tuple:
              ax.get_yscale(), ax.axison, ax.get_facecolor(),
              tuple(spine.get_visible() for spine in ax.spines.values()),
              tuple((title.get_text(), title.get_position()) for title in _titles(ax)),
-             tuple(artist.get_gid() for artist in ax.get_children()
-                   if (artist.get_gid() or "").startswith(BACKGROUND))]
+             tuple(filter(None, map(_background_look, ax.get_children())))]
     for axis in (ax.xaxis, ax.yaxis):
         tick_params = getattr(axis, "get_tick_params", dict)()  # matplotlib >= 3.7
         parts += [axis.get_visible(), axis.get_label_text(), repr(tick_params)]
@@ -186,6 +186,22 @@ def _look(ax: Axes) -> tuple:
             locations = list(ticks.locator())
             parts += [tuple(locations), tuple(ticks.formatter.format_ticks(locations))]
     return tuple(parts)
+
+
+def _background_look(artist) -> tuple | None:
+    """What a contour set or a fixed-place legend looks like (it is drawn with the background);
+    None for any other artist."""
+    if isinstance(artist, ContourSet):
+        paths = [path.vertices for path in artist.get_paths()]
+        points = np.concatenate(paths) if paths else np.zeros((0, 2))
+        return ("contour", tuple(artist.levels), hash(points.round(9).tobytes()),
+                artist.get_linewidth().tobytes(), artist.get_alpha())
+    if isinstance(artist, Legend) and getattr(artist, "_loc", 0) != 0:  # 0: "best", data-dependent
+        handles = getattr(artist, "legend_handles", None) or artist.legendHandles  # mpl < 3.7
+        return ("legend", artist._loc, tuple(text.get_text() for text in artist.get_texts()),
+                tuple(repr(getattr(handle, f"get_{name}", lambda: None)()) for handle in handles
+                      for name in ("color", "facecolor", "edgecolor", "linestyle", "alpha")))
+    return None
 
 
 def _titles(ax: Axes) -> tuple:
