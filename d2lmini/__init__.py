@@ -16,7 +16,7 @@ from .regularize import dropout_layer, l1_penalty, l2_penalty
 from .scratch import cross_entropy, linreg, sgd, softmax, squared_loss
 from .training import History, accuracy, evaluate_accuracy, train
 
-__version__ = "0.2.0"
+__version__ = "0.3.0"
 
 # name -> module, imported on first use so that `import d2lmini` stays cheap
 _LAZY = {
@@ -25,8 +25,8 @@ _LAZY = {
     "show_images": "plot",
     "words": "plot",
     "style": "style",
-    "use_style": "style",
-    "classroom": "style",
+    "use_style": "machinery.figures",
+    "classroom": "machinery.figures",
     "optim": "optim",
     "load_data_fashion_mnist": "fashion_mnist",
     "get_fashion_mnist_labels": "fashion_mnist",

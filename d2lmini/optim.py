@@ -1,35 +1,13 @@
-r"""Optimizers written from scratch, each a drop-in replacement for its torch.optim namesake.
+"""Optimizers written from scratch, each a drop-in replacement for its torch.optim namesake.
 
-Each step updates every parameter $w$ that has a gradient $g$ = `w.grad` (parameters whose
-gradient is None are skipped), at step $t = 1, 2, \dots$, with learning rate $\eta$ (`lr`).
-The state of each parameter (momentum, running averages, t) starts at zero:
-
-- SGD:      $v \leftarrow \mu v + g$ (first step $v = g$);
-            $w \leftarrow w - \eta v$, or with Nesterov $w \leftarrow w - \eta (g + \mu v)$.
-            (Not an average: the effective step on a steady slope is $\eta / (1 - \mu)$.)
-- Adagrad:  $s \leftarrow s + g^2$;  $w \leftarrow w - \eta\, g / (\sqrt{s} + \epsilon)$.
-- RMSprop:  $s \leftarrow \alpha s + (1 - \alpha) g^2$;
-            $w \leftarrow w - \eta\, g / (\sqrt{s} + \epsilon)$.
-- Adadelta: $s \leftarrow \rho s + (1 - \rho) g^2$;
-            $\Delta = g \sqrt{d + \epsilon} / \sqrt{s + \epsilon}$;
-            $d \leftarrow \rho d + (1 - \rho) \Delta^2$;  $w \leftarrow w - \eta \Delta$
-            ($\eta$ = 1 by default: Adadelta needs no learning rate).
-- Adam:     $m \leftarrow \beta_1 m + (1 - \beta_1) g$;
-            $v \leftarrow \beta_2 v + (1 - \beta_2) g^2$;
-            $\hat m = m / (1 - \beta_1^t)$, $\hat v = v / (1 - \beta_2^t)$ (bias correction);
-            $w \leftarrow w - \eta\, \hat m / (\sqrt{\hat v} + \epsilon)$.
-- AdamW:    $w \leftarrow (1 - \eta \lambda) w$, then Adam's step without weight decay.
-- NAdam:    Adam's $m$ and $\hat v$, a momentum that warms up,
-            $\mu_t = \beta_1 (1 - \tfrac12\, 0.96^{t \psi})$ ($\psi$ = `momentum_decay`),
-            $\Pi_t = \mu_1 \cdots \mu_t$, and the look-ahead step
-            $w \leftarrow w - \eta \big(\frac{1 - \mu_t}{1 - \Pi_t}\, g
-            + \frac{\mu_{t+1}}{1 - \Pi_t \mu_{t+1}}\, m\big) / (\sqrt{\hat v} + \epsilon)$.
-
-Weight decay $\lambda$ (`weight_decay`) is an L2 penalty added to the gradient,
-$g \leftarrow g + \lambda w$, in all but AdamW, which shrinks the weights instead ("decoupled").
-These are torch's formulas, names and defaults (SGD asks for lr); each class subclasses
-torch.optim.Optimizer, so zero_grad(), param groups, state_dict() and
-torch.optim.lr_scheduler work as with torch's (a scheduler changes `group["lr"]`).
+Chapter 4 derives each update rule; here each class writes its rule in update(w, g, state,
+...), with the formula beside each line, for every parameter w whose gradient g = w.grad is
+not None (state holds w's momentum, running averages and step count t, from zero). Weight
+decay is an L2 penalty added to the gradient, g + weight_decay * w, in all but AdamW, which
+shrinks the weights instead ("decoupled"). Formulas, names and defaults are torch's (SGD asks
+for lr). Each class subclasses torch.optim.Optimizer, so zero_grad(), param groups,
+state_dict() and torch.optim.lr_scheduler work as with torch's (a scheduler changes
+`group["lr"]`).
 """
 
 from collections.abc import Iterable

@@ -1,10 +1,14 @@
 """One plotting style for every figure and live panel, and a classroom mode for projectors.
 
-`use_style()` in a notebook's imports cell sets it for the notebook's own figures (drawn at
-twice the pixel density they are shown at, so they stay sharp on HiDPI screens and
-projectors); live panels use it whether or not it was called. `classroom()` makes every
-later figure and panel use large type and thick lines, readable from the back of a room.
+The look is a set of rcParams: NORMAL, and CLASSROOM's large type and thick lines, readable
+from the back of a room. Figures are drawn at twice the pixel density they are shown at, so
+that they stay sharp on HiDPI screens and projectors. Live panels use the style whether or not
+a notebook set it; `classroom()` switches every later figure and panel to the classroom look.
+In a notebook, `d2lmini.use_style()` and `d2lmini.classroom()` (machinery/figures.py) also
+have it keep each figure as a small, sharp PNG.
 """
+
+import matplotlib
 
 DISPLAY_DPI = 100  # a figure inch is shown as this many CSS pixels
 DENSITY = 2  # and drawn with this many image pixels per CSS pixel
@@ -58,27 +62,11 @@ def params(classroom: bool | None = None) -> dict:
     return {**NORMAL, **(CLASSROOM if on else {})}
 
 
-def use_style() -> None:
-    """Set the d2lmini plotting style for this notebook's figures (and sharp inline images)."""
-    import matplotlib
-
-    matplotlib.rcParams.update(params())
-    try:
-        from IPython import get_ipython
-
-        if get_ipython() is not None:  # inline figures at twice the density they are shown at
-            from matplotlib_inline.backend_inline import set_matplotlib_formats
-
-            set_matplotlib_formats("retina")
-    except ImportError:  # no IPython or matplotlib-inline: a script, nothing to show inline
-        pass
-
-
 def classroom(on: bool = True) -> None:
     """Switch every later figure and live panel to large type and thick lines (or back)."""
     global _classroom
     _classroom = bool(on)
-    use_style()
+    matplotlib.rcParams.update(params())
 
 
 def is_classroom() -> bool:

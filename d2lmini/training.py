@@ -125,20 +125,22 @@ def train_epoch(history: History, net: Callable, loss: Callable, updater: Update
     bar, a tqdm progress bar, is advanced after each step."""
     if isinstance(net, torch.nn.Module):
         net.train()  # evaluate() may have switched it to eval mode
-    unread = []  # (mean loss, X, y) of the steps whose loss is still on the device
+    unread = []  # (loss, its count, X, y) of the steps whose loss is still on the device
     for X, y in batches:
         try:
             l = loss(net(X), y)
         except NonFiniteError:  # softmax was given NaN: the weights have diverged
-            return _read_losses(history, [*unread, (torch.tensor(math.nan), X, y)])
+            return _read_losses(history, [*unread, (torch.tensor(math.nan), 1, X, y)])
         if isinstance(updater, torch.optim.Optimizer):
             updater.zero_grad()
-            l.mean().backward()
+            objective, count = l.mean(), 1
+            objective.backward()
             updater.step()
-        else:
-            l.sum().backward()
+        else:  # like sgd: the gradients of the summed loss
+            objective, count = l.sum(), l.numel()
+            objective.backward()
             updater(len(X))
-        unread.append((l.detach().mean(), X, y))
+        unread.append((objective.detach(), count, X, y))
         if record is not None:
             history.trace.append(record())
         if bar is not None:
@@ -156,11 +158,12 @@ def _read_losses(history: History, unread: list) -> bool:
     if not unread:
         return True
     if len(unread) == 1:  # on the CPU: one number, read directly
-        losses = [unread[0][0].item()]
+        totals = [unread[0][0].item()]
     else:  # on a GPU: one wait for all of them
-        losses = torch.stack([l.float() for l, _, _ in unread]).tolist()
+        totals = torch.stack([l.float() for l, _, _, _ in unread]).tolist()
     finite = True
-    for value, (_, X, y) in zip(losses, unread):
+    for total, (_, count, X, y) in zip(totals, unread):
+        value = total / count  # the step's mean loss
         history.step_loss.append(value)
         history.step_examples.append(len(X))
         if not math.isfinite(value):

@@ -36,26 +36,14 @@ def check_positive_int(value: int, name: str, upper: int | None = None) -> int:
     return int(value)
 
 
-def check_same_length(features, labels) -> None:
-    """Raise ValueError unless features and labels have the same number of rows."""
-    if len(features) != len(labels):
-        raise ValueError(
-            f"features and labels must have the same number of examples, "
-            f"got {len(features)} and {len(labels)}"
-        )
-
-
-def check_not_empty(features, name: str = "features") -> None:
-    """Raise ValueError if there are no examples to make minibatches of."""
-    if len(features) == 0:
-        raise ValueError(f"the data is empty: {name} has 0 examples, so there is nothing to "
-                         f"train or evaluate on")
-
-
 def check_batches_data(features, labels, batch_size: int) -> None:
     """Check the tensors and batch size that minibatches are cut from."""
-    check_same_length(features, labels)
-    check_not_empty(features)
+    if len(features) != len(labels):
+        raise ValueError(f"features and labels must have the same number of examples, "
+                         f"got {len(features)} and {len(labels)}")
+    if len(features) == 0:
+        raise ValueError("the data is empty: features has 0 examples, so there is nothing to "
+                         "train or evaluate on")
     check_positive_int(batch_size, "batch_size", upper=len(features))
 
 

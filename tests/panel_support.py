@@ -3,6 +3,8 @@
 import html
 import os
 import re
+import time
+from collections.abc import Callable
 from pathlib import Path
 
 from IPython.core.interactiveshell import InteractiveShell
@@ -35,3 +37,11 @@ def key_labels(panel) -> list[str]:
     """The labels of the runs in the panel's key, as the browser shows them (this run first)."""
     return [html.unescape(label) for label in re.findall(r"></span> (.*?)</span>",
                                                         panel.key.value)]
+
+
+def wait_until(check: Callable[[], object], what: str, timeout: float = 30.0) -> None:
+    """Poll check() until it is true; fail, saying what did not happen, after timeout s."""
+    deadline = time.monotonic() + timeout
+    while not check():
+        assert time.monotonic() < deadline, f"{what} did not happen within {timeout:.0f} s"
+        time.sleep(0.002)

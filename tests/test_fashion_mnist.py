@@ -5,6 +5,7 @@ import gzip
 import hashlib
 import http.server
 import os
+import queue
 import socket
 import subprocess
 import sys
@@ -26,6 +27,8 @@ needs_real = pytest.mark.skipif(
     not all((REAL_DIR / name).is_file() for name in fm.FILE_NAMES),
     reason=f"the real Fashion-MNIST files are not in {REAL_DIR}")
 FIRST_TRAIN_LABELS = [9, 0, 0, 3, 0, 2, 7, 2, 5, 5]
+# Each test here takes at most 2 s; some wait on a local server, threads or child processes.
+pytestmark = pytest.mark.timeout(120)
 
 
 @pytest.fixture(autouse=True)
@@ -73,7 +76,7 @@ class Server:
                 if outer.mode == "endless":
                     self.send_response(200)
                     self.end_headers()
-                    while True:
+                    while True:  # until the client hangs up, or a write waits `timeout` s
                         self.wfile.write(bytes(1 << 16))
                 self.send_response(200)
                 self.send_header("Content-Length", str(len(body)))
@@ -425,10 +428,29 @@ def test_a_named_folder_that_lacks_files_is_refused_naming_them(tmp_path, monkey
     assert not (tmp_path / "cache").exists()  # nothing was downloaded instead
 
 
+def reports(children: list, results, timeout: float = 60.0) -> list:
+    """What each child process put in results. Fails if one said nothing within `timeout` s,
+    or did not end 10 s after; a child still running then is killed (none outlives the test)."""
+    try:
+        said = [results.get(timeout=timeout) for _ in children]
+    except queue.Empty:
+        said = None
+    stuck = []
+    for child in children:
+        child.join(timeout=10)
+        if child.is_alive():
+            stuck.append(child.pid)
+            child.kill()
+            child.join(timeout=10)
+    assert said is not None, f"a child process reported nothing within {timeout:.0f} s"
+    assert not stuck, f"child processes {stuck} did not end 10 s after reporting (killed)"
+    return said
+
+
 def _repair(cache: Path, barrier, results) -> None:
     """In a child process: wait for the others, then check the cache and read from it."""
-    barrier.wait()
     try:
+        barrier.wait(timeout=60)
         folder = dl.find_fashion_mnist()
         results.put(("ok", len(fm.read_idx_gz(folder / fm.TEST_LABELS))))
     except BaseException as err:  # report anything, so that the test can show it
@@ -448,12 +470,11 @@ def test_several_processes_repair_one_damaged_cache(tmp_path, monkeypatch, real_
     barrier, results = ctx.Barrier(n), ctx.Queue()
     with Server(real_bytes, delay=0.3) as server:
         monkeypatch.setattr(dl, "BASE_URL", server.url)
-        children = [ctx.Process(target=_repair, args=(cache, barrier, results)) for _ in range(n)]
+        children = [ctx.Process(target=_repair, args=(cache, barrier, results), daemon=True)
+                    for _ in range(n)]
         for child in children:
             child.start()
-        outcomes = [results.get(timeout=60) for _ in children]
-        for child in children:
-            child.join(timeout=10)
+        outcomes = reports(children, results)
     assert outcomes == [("ok", 10000)] * n
     assert 1 <= len(server.requests) <= n and set(server.requests) == {fm.TEST_IMAGES}
     assert (cache / fm.TEST_IMAGES).read_bytes() == real_bytes[fm.TEST_IMAGES]
@@ -491,10 +512,9 @@ def test_a_read_only_cache_says_so_and_what_to_do(monkeypatch, real_bytes, case)
         results = ctx.Queue()
         with Server(real_bytes) as server:
             monkeypatch.setattr(dl, "BASE_URL", server.url)
-            child = ctx.Process(target=_download_as_nobody, args=(cache, results))
+            child = ctx.Process(target=_download_as_nobody, args=(cache, results), daemon=True)
             child.start()
-            message = results.get(timeout=60)
-            child.join(timeout=10)
+            [message] = reports([child], results)
     finally:
         (top / "cache").chmod(0o755)
         shutil.rmtree(top)
@@ -568,15 +588,17 @@ def test_leftovers_of_a_killed_download_are_cleaned_up(tmp_path, monkeypatch, re
     cache = fill(tmp_path / "cache", real_bytes, fm.FILE_NAMES[:3])
     with Server(real_bytes, mode="trickle") as server:
         monkeypatch.setattr(dl, "BASE_URL", server.url)
-        child = multiprocessing.get_context("fork").Process(target=_download, args=(cache,))
+        child = multiprocessing.get_context("fork").Process(target=_download, args=(cache,),
+                                                            daemon=True)
         child.start()
-        for _ in range(200):
-            if list(cache.glob("*.part")):
-                break
+        deadline = time.monotonic() + 10
+        while not list(cache.glob("*.part")) and time.monotonic() < deadline:
             time.sleep(0.025)
         os.kill(child.pid, signal.SIGKILL)
         child.join(timeout=10)
+        assert not child.is_alive(), "the killed download's process did not end in 10 s"
     leftovers = list(cache.glob("*.part"))
+    assert leftovers, "the download wrote no partial file within 10 s"
     assert [p.name.split(".")[-3] for p in leftovers] == [str(child.pid)]
     alive = cache / f"{fm.TEST_LABELS}.{os.getpid()}.0a1b2c3d.part"  # a download going on now
     alive.write_bytes(b"partial")

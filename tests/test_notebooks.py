@@ -1,16 +1,13 @@
 """The chapters as notebooks: the functions they write from scratch are the package's, and every
 code cell can be run a second time after Run All (as learners do)."""
 
-import ast
-import difflib
 import inspect
-import textwrap
 from pathlib import Path
 
 import nbclient
 import nbformat
 import pytest
-from IPython.core.inputtransformer2 import TransformerManager
+from code_equality import difference, notebook_functions
 from nbclient.exceptions import CellExecutionError
 
 import d2lmini
@@ -30,111 +27,6 @@ WRITTEN_IN = {
 
 
 # --- (a) a from-scratch function in a notebook is the package's function (contract C1) ----------
-
-def _is_check_call(statement: ast.stmt) -> bool:
-    """A bare call of a function whose name starts with check_ or _check, e.g. check_lr(lr)."""
-    if not (isinstance(statement, ast.Expr) and isinstance(statement.value, ast.Call)):
-        return False
-    func = statement.value.func
-    name = func.id if isinstance(func, ast.Name) else getattr(func, "attr", "")
-    return name.startswith(("check_", "_check"))
-
-
-def _assigns_parameter(statement: ast.stmt, parameters: set[str]) -> bool:
-    """An assignment that rebinds a parameter, e.g. `device = device or try_gpu()` (not an
-    in-place update such as `w *= 1 - lr * weight_decay`: that is the computation itself)."""
-    if isinstance(statement, ast.Assign):
-        targets = statement.targets
-    elif isinstance(statement, ast.AnnAssign):
-        targets = [statement.target]
-    else:
-        return False
-    return all(isinstance(t, ast.Name) and t.id in parameters for t in targets)
-
-
-class _DropCheckCalls(ast.NodeTransformer):
-    """Remove bare check_*(...) calls from every statement list, at any depth."""
-
-    def generic_visit(self, node: ast.AST) -> ast.AST:
-        super().generic_visit(node)
-        for name in ("body", "orelse", "finalbody"):
-            statements = getattr(node, name, None)
-            if isinstance(statements, list) and statements and isinstance(statements[0], ast.stmt):
-                kept = [s for s in statements if not _is_check_call(s)]
-                setattr(node, name, kept or [ast.Pass()])
-        return node
-
-
-def _parameters(function: ast.FunctionDef) -> set[str]:
-    args = function.args
-    every = [*args.posonlyargs, *args.args, *args.kwonlyargs, args.vararg, args.kwarg]
-    return {a.arg for a in every if a is not None}
-
-
-def _package_form(function: ast.FunctionDef) -> ast.FunctionDef:
-    """The package's function as a notebook writes it: no docstring, annotations, checks, or
-    leading re-assignments of parameters."""
-    body = function.body
-    if body and isinstance(body[0], ast.Expr) and isinstance(body[0].value, ast.Constant) \
-            and isinstance(body[0].value.value, str):
-        body = body[1:]  # the docstring
-    function.body = body or [ast.Pass()]
-    function = _DropCheckCalls().visit(function)
-    parameters = _parameters(function)
-    while function.body and _assigns_parameter(function.body[0], parameters):
-        function.body = function.body[1:]
-    function.returns = None
-    args = function.args
-    for arg in [*args.posonlyargs, *args.args, *args.kwonlyargs, args.vararg, args.kwarg]:
-        if arg is not None:
-            arg.annotation = None
-    return function
-
-
-def _only_function(source: str) -> ast.FunctionDef:
-    tree = ast.parse(textwrap.dedent(source))
-    functions = [node for node in tree.body if isinstance(node, ast.FunctionDef)]
-    assert len(functions) == 1, f"expected one function in:\n{source}"
-    return functions[0]
-
-
-def difference(notebook_source: str, package_source: str) -> str | None:
-    """None if the notebook's function is the package's by contract C1, else a readable diff."""
-    mine = _only_function(notebook_source)
-    package = _package_form(_only_function(package_source))
-    if ast.dump(mine) == ast.dump(package):
-        return None
-    diff = difflib.unified_diff(ast.unparse(package).splitlines(), ast.unparse(mine).splitlines(),
-                                "d2lmini (without docstring, annotations and checks)",
-                                "notebook", lineterm="")
-    text = "\n".join(diff)
-    return text or "\n".join(difflib.unified_diff(  # same text, different trees: show the trees
-        ast.dump(package, indent=1).splitlines(), ast.dump(mine, indent=1).splitlines(),
-        "d2lmini", "notebook", lineterm=""))
-
-
-def _code_cells(path: Path) -> list[tuple[int, str]]:
-    """(index, Python source) of each code cell, IPython magics turned into Python."""
-    notebook = nbformat.read(path, as_version=4)
-    to_python = TransformerManager().transform_cell
-    return [(i, to_python(cell.source)) for i, cell in enumerate(notebook.cells)
-            if cell.cell_type == "code"]
-
-
-def notebook_functions(path: Path) -> list[tuple[int, str, str]]:
-    """(cell index, name, source) of every top-level `def` in the notebook's code cells, and of
-    every method of a top-level class, named "Class.method"."""
-    found = []
-    for index, source in _code_cells(path):
-        for node in ast.parse(source).body:
-            if isinstance(node, ast.FunctionDef):
-                found.append((index, node.name, ast.get_source_segment(source, node)))
-            elif isinstance(node, ast.ClassDef):
-                found.extend((index, f"{node.name}.{item.name}",
-                              ast.get_source_segment(source, item))
-                             for item in node.body if isinstance(item, ast.FunctionDef))
-    return found
-
 
 def _package_function(name: str):
     """d2lmini's public function called name, or the update rule of a d2lmini.optim optimizer
@@ -178,9 +70,10 @@ def sgd(params, lr, batch_size):
     package = '''
 def sgd(params: Iterable[torch.Tensor], lr: float, batch_size: int) -> None:
     """One minibatch SGD step, in place; zeroes the gradients."""
-    check_lr(lr)
-    lr = float(lr)
     params = list(params)
+    lr = check_number(lr, "lr", 0, low_open=True, hint=" (try 0.03)")
+    check_has_grads(params)
+    batch_size = check_positive_int(batch_size, "batch_size")
     with torch.no_grad():
         for param in params:
             validate.check_finite(param.grad)
@@ -271,6 +164,7 @@ def test_every_cell_can_be_run_again_after_run_all(path):
     assert not failed, f"{path.name}: cells that fail when run again:\n" + "\n".join(failed)
 
 
+@pytest.mark.timeout(120)  # a kernel and four one-line cells, twice: a few seconds
 def test_a_second_run_finds_rebound_names_and_consumed_state(tmp_path):
     notebook = nbformat.v4.new_notebook()
     notebook.cells = [nbformat.v4.new_code_cell(source) for source in [

@@ -2,9 +2,11 @@
 
 import inspect
 from contextlib import contextmanager
+from pathlib import Path
 
 import pytest
 import torch
+from code_equality import difference, notebook_functions
 from torch import nn
 
 import d2lmini
@@ -210,10 +212,6 @@ def test_works_inside_d2lmini_train(make):
 # --- the loop every optimizer shares is chapter 4's, and it behaves as torch's step() does ----
 
 def test_the_optimizer_loop_is_the_one_chapter_4_writes():
-    from pathlib import Path
-
-    from test_notebooks import difference, notebook_functions
-
     notebook = Path(__file__).resolve().parents[1] / "notebooks" / "04_optimizers.ipynb"
     written = {name: source for _, name, source in notebook_functions(notebook)}
     for method in ("__init__", "step"):

@@ -57,9 +57,17 @@ typing_extensions==4.16.0 urllib3==2.5.0 wcwidth==0.8.2 widgetsnbextension==3.6.
 SDIST_UNIT_TESTS = ["test_data.py", "test_scratch.py", "test_train.py", "test_check.py"]
 
 
-def run(command: list, **kwargs) -> subprocess.CompletedProcess:
-    """Run a command, capturing its text output."""
-    return subprocess.run([str(c) for c in command], capture_output=True, text=True, **kwargs)
+def run(command: list, timeout: float = 300, **kwargs) -> subprocess.CompletedProcess:
+    """Run a command, capturing its text output; the test fails if it runs past `timeout` s
+    (the slowest, the unit tests from the sdist, take 20 s in CI)."""
+    command = [str(c) for c in command]
+    try:
+        return subprocess.run(command, capture_output=True, text=True, timeout=timeout, **kwargs)
+    except subprocess.TimeoutExpired as error:
+        output = [o.decode(errors="replace") if isinstance(o, bytes) else o or ""
+                  for o in (error.stdout, error.stderr)]
+        pytest.fail(f"`{' '.join(command)}` did not finish in {timeout:.0f} s (stopped); its "
+                    f"output:\n{output[0][-3000:]}{output[1][-3000:]}")
 
 
 def no_pypi(what: str, result: subprocess.CompletedProcess):
@@ -252,7 +260,7 @@ def _run_setup_cell(python: Path, code: str, cwd: Path, **env) -> subprocess.Com
     clean |= {"PIP_CONFIG_FILE": os.devnull, "PIP_DISABLE_PIP_VERSION_CHECK": "1"} | env
     script = ("from IPython.core.interactiveshell import InteractiveShell\n"
               f"InteractiveShell.instance().run_cell({code!r})\n")
-    return run([python, "-c", script], cwd=cwd, env=clean, timeout=300)
+    return run([python, "-c", script], cwd=cwd, env=clean)
 
 
 def test_setup_cell_explains_a_failed_install_in_one_paragraph(colab, tmp_path):

@@ -16,6 +16,7 @@ from IPython.core.interactiveshell import InteractiveShell
 from test_widgets import MODES, linreg_train, make_panel
 
 MB = 2**20
+pytestmark = pytest.mark.timeout(180)  # each test waits on panels' threads; 20 panels: 15 s
 
 
 def resident() -> float:

@@ -1,6 +1,7 @@
 """The project's files agree with each other, the package stays light and clean, and the lessons
 carry no project plumbing: no machine or CI paths, no test markers in code, the same setup cell."""
 
+import ast
 import json
 import re
 import shutil
@@ -187,7 +188,8 @@ def test_readme_commands_make_a_venv_and_choose_torch_before_installing():
 def test_import_d2lmini_leaves_matplotlib_and_ipywidgets_unloaded():
     code = ("import sys, d2lmini; heavy = [m for m in ('matplotlib', 'ipywidgets', 'pooch')"
             " if m in sys.modules]; print(heavy)")
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
+                         timeout=120)
     assert out.stdout.strip() == "[]"
 
 
@@ -311,5 +313,59 @@ def test_ruff_is_clean():
     if ruff is None:
         pytest.skip("ruff is not installed (pip install -e '.[test]')")
     result = subprocess.run([ruff, "check", "--output-format", "concise", str(ROOT)],
-                            capture_output=True, text=True)
+                            capture_output=True, text=True, timeout=120)
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+# --- tests that cannot hang ----------------------------------------------------------------------
+
+WAITS = {"join", "wait", "get", "communicate"}  # thread, process, event, queue, Popen
+RUNS = {"run", "call", "check_call", "check_output"}  # subprocess's
+
+
+def unbounded_waits(source: str) -> list[int]:
+    """The lines of calls that may wait for ever: join(), wait(), get() or communicate() with
+    no timeout; subprocess.run and the like without timeout=; and any timeout=None or 0
+    (Playwright's "no timeout"). Loops that poll are not found: give them a deadline."""
+    lines = []
+    for node in ast.walk(ast.parse(source)):
+        if not isinstance(node, ast.Call) or not isinstance(node.func, ast.Attribute):
+            continue
+        keywords = {k.arg: k.value for k in node.keywords}
+        timeout = keywords.get("timeout")
+        name, owner = node.func.attr, getattr(node.func.value, "id", "")
+        if ((name in WAITS and not node.args and timeout is None)
+                or (owner == "subprocess" and name in RUNS and timeout is None)
+                or (isinstance(timeout, ast.Constant) and timeout.value in (None, 0))):
+            lines.append(node.lineno)
+    return lines
+
+
+def test_unbounded_waits_finds_waits_without_a_deadline():
+    source = """
+thread.join()
+thread.join(5)
+done.wait()
+assert panel.wait(30)
+results.get()
+results.get(timeout=60)
+", ".join(names)
+subprocess.run(command)
+subprocess.run(command, timeout=120)
+page.click(timeout=0)
+proc.communicate()
+settings.get("lr")
+"""
+    assert unbounded_waits(source) == [2, 4, 6, 9, 11, 12]
+
+
+def test_every_wait_in_the_tests_has_a_deadline():
+    """A hang fails its test (pytest-timeout, for every test); a wait of its own with a
+    deadline says what it waited for."""
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())
+    assert any(_name(r) == "pytest-timeout" for r in project["project"]["optional-dependencies"]
+               ["test"])
+    assert float(project["tool"]["pytest"]["ini_options"]["timeout"]) > 0
+    found = {path.name: lines for path in sorted((ROOT / "tests").glob("*.py"))
+             if (lines := unbounded_waits(path.read_text()))}
+    assert not found, f"waits with no deadline (file: lines): {found}"

@@ -173,7 +173,8 @@ def test_watch_is_nestable_and_per_thread():
         with d2lmini.watch(lambda h: inner.append(1)):
             thread = threading.Thread(target=small_linreg)
             thread.start()
-            thread.join()
+            thread.join(timeout=60)
+            assert not thread.is_alive(), "the other thread's run did not end within 60 s"
             assert outer == inner == []  # the other thread's run is not watched here
             small_linreg(epochs=1)
         small_linreg(epochs=1)

@@ -40,6 +40,7 @@ from .. import style
 from ..plot import THIS_RUN_LABEL, describe, number, words
 from ..training import History
 from .controls import SLIDERS
+from .figures import compact_png
 from .redraw import ReusedFigure, new_figure
 from .stream import watch
 
@@ -142,7 +143,7 @@ class LivePanel:
         for control in self.controls.values():  # retrain on release, or while dragging
             control.continuous_update = bool(follow_drag)
         self._run(self.values(), self._generation, stream=False)  # the default run
-        self.static_png = self.png
+        self.static_png = compact_png(self.png) if self.png else b""  # for the notebook file
 
     def values(self) -> dict:
         """The current value of every control, by name."""
