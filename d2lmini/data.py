@@ -15,9 +15,9 @@ def synthetic_data(w, b: float, num_examples: int, noise: float = 0.01,
                    device: torch.device | None = None) -> tuple[torch.Tensor, torch.Tensor]:
     """Make y = Xw + b + noise, with X ~ N(0, 1); y has shape (num_examples, 1)."""
     device = device or try_gpu()
+    check_finite(w, "w")
     w = torch.as_tensor(w, dtype=torch.float32, device=device)
     check_positive_int(num_examples, "num_examples")
-    check_finite(w, "w")
     check_finite(b, "b")
     check_number(noise, "noise", 0, hint=" (the standard deviation of the noise; try 0.01)")
     X = torch.normal(0, 1, (num_examples, len(w)), device=device)
@@ -56,16 +56,15 @@ class Batches:
         if self.shuffle:
             order = torch.randperm(len(self.features), generator=self.generator, device="cpu")
             order = order.to(self.features.device)
-        # small batches: gather the rows of several at once and cut them into views, one index
-        # operation per chunk instead of one per batch (a third of the time at batch size 10);
-        # a chunk stays small enough for the CPU's cache (larger ones made wide rows slower)
+        # small batches: gather the rows of several at once (one index operation per chunk, not
+        # one per batch) and cut them into views; a chunk stays small enough for the CPU's cache
         per_chunk = max(1, CHUNK_BYTES // (self.batch_size * self._row_bytes()))
         size = self.batch_size * per_chunk
         for start in range(0, end, size):
             stop = min(start + size, end)
             if order is None:
                 X, y = self.features[start:stop], self.labels[start:stop]
-            else:  # index_select copies whole rows: twice as fast as X[idx] for wide ones
+            else:  # index_select copies whole rows, faster than X[rows] for wide ones
                 rows = order[start:stop]
                 X, y = self.features.index_select(0, rows), self.labels.index_select(0, rows)
             if per_chunk == 1:
@@ -98,8 +97,7 @@ def load_array(data_arrays: Sequence[torch.Tensor], batch_size: int,
                if isinstance(data_arrays, torch.Tensor) else repr(data_arrays)[:80])
         raise ValueError(f"data_arrays must be a tuple of tensors with one row per example, "
                          f"e.g. load_array((features, labels), batch_size); got {got}")
-    check_batches_data(data_arrays[0], data_arrays[-1], batch_size)
-    for array in data_arrays[1:-1]:
+    for array in data_arrays[1:] or data_arrays:  # each array against the first
         check_batches_data(data_arrays[0], array, batch_size)
     dataset = data.TensorDataset(*data_arrays)
     return data.DataLoader(dataset, batch_size, shuffle=is_train)

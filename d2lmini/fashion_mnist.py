@@ -57,7 +57,7 @@ def read_idx_gz(path: str | os.PathLike) -> np.ndarray:
     return np.frombuffer(raw, dtype=np.uint8, offset=header).reshape(shape).copy()
 
 
-def _read_set(folder: Path) -> tuple[np.ndarray, ...]:
+def read_set(folder: Path) -> tuple[np.ndarray, ...]:
     """Read the four files in folder; check that images and labels fit together."""
     arrays = tuple(read_idx_gz(folder / name) for name in FILE_NAMES)
     for images, labels, name in ((*arrays[:2], TRAIN_IMAGES), (*arrays[2:], TEST_IMAGES)):
@@ -73,7 +73,8 @@ def _check_mini_files() -> None:
         expected, name = line.split()
         if hashlib.sha256((MINI_DIR / name).read_bytes()).hexdigest() != expected:
             raise ValueError(f"the bundled file {MINI_DIR / name} is damaged (SHA-256 "
-                             f"mismatch); reinstall d2lmini or rerun --make-mini")
+                             f"mismatch); reinstall d2lmini, or rebuild the subset with "
+                             f"python -m d2lmini.machinery.download --make-mini")
 
 
 @functools.lru_cache(maxsize=4)
@@ -86,7 +87,7 @@ def _uint8_tensors(subset: str, data_dir: str | None,
     else:
         from .machinery.download import find_fashion_mnist  # finds, or downloads, the files
         folder = find_fashion_mnist(data_dir)
-    return tuple(torch.from_numpy(a) for a in _read_set(folder))
+    return tuple(torch.from_numpy(a) for a in read_set(folder))
 
 
 def fashion_mnist_tensors(subset: str = "mini", *, data_dir: str | os.PathLike | None = None,

@@ -2,8 +2,8 @@
 
 The current run is drawn bold with the axes fitted to it, and up to a few earlier runs
 ("ghosts") thinner, each in its own colour, labelled in a legend by what differed ("lr 0.3",
-"batch 8") and clipped to the current run's axes. Names are shown in words, from one table
-(`words`). A live panel draws with these same functions.
+"batch 8") and clipped to the current run's axes. Names are shown in words (`words`, from the
+table NAMES). A live panel draws with these same functions.
 """
 
 import math
@@ -16,6 +16,7 @@ from matplotlib.figure import Figure
 from matplotlib.ticker import FuncFormatter, LogLocator, MaxNLocator, NullLocator
 
 from .training import History
+from .validate import check_number
 
 THIS_RUN = "C0"  # the current run, in every plot
 THIS_RUN_LABEL = "this run"
@@ -51,32 +52,26 @@ def number(value) -> str:
 
 def describe(settings: dict) -> str:
     """Settings in words: 'learning rate 0.0316 · batch size 97 · 3 epochs'."""
-    parts = []
-    for name, value in settings.items():
-        if name == "epochs":
-            parts.append(f"{number(value)} epoch{'' if value == 1 else 's'}")
-        elif isinstance(value, bool):
-            parts.append(f"{words(name)} {'on' if value else 'off'}")
-        else:
-            parts.append(f"{words(name)} {number(value)}")
-    return " · ".join(parts)
+    return " · ".join(f"{number(value)} epoch{'' if value == 1 else 's'}" if name == "epochs"
+                      else _setting(words(name), value) for name, value in settings.items())
 
 
 def difference(run: History, current: History) -> str:
     """What an earlier run did differently from the current one: 'lr 0.3 · batch 8'."""
-    parts = []
-    for name, value in run.settings.items():
-        if current.settings.get(name) != value:
-            label = SHORT.get(name, words(name))
-            parts.append(f"{label} {'on' if value else 'off'}" if isinstance(value, bool)
-                         else f"{label} {number(value)}")
-    return " · ".join(parts) or "same settings"
+    return " · ".join(_setting(SHORT.get(name, words(name)), value)
+                      for name, value in run.settings.items()
+                      if current.settings.get(name) != value) or "same settings"
+
+
+def _setting(label: str, value) -> str:
+    """A setting with its value: 'lr 0.3', 'full set on'."""
+    return f"{label} {'on' if value else 'off'}" if isinstance(value, bool) \
+        else f"{label} {number(value)}"
 
 
 def ema(values: Sequence[float], beta: float = 0.9) -> list[float]:
     """Exponential moving average s_i = beta * s_(i-1) + (1 - beta) * v_i, starting at v_0."""
-    if not 0 <= beta < 1:
-        raise ValueError(f"beta must be in [0, 1), got {beta!r}")
+    check_number(beta, "beta", 0, 1)
     smoothed = []
     for value in values:
         smoothed.append(value if not smoothed else beta * smoothed[-1] + (1 - beta) * value)

@@ -3,7 +3,8 @@
 The look is a set of rcParams: NORMAL, and CLASSROOM's large type and thick lines, readable
 from the back of a room. Figures are drawn at twice the pixel density they are shown at, so
 that they stay sharp on HiDPI screens and projectors. Live panels use the style whether or not
-a notebook set it; `classroom()` switches every later figure and panel to the classroom look.
+a notebook set it; `set_classroom()` switches every later figure and panel to the classroom
+look.
 In a notebook, `d2lmini.use_style()` and `d2lmini.classroom()` (machinery/figures.py) also
 have it keep each figure as a small, sharp PNG.
 """
@@ -36,7 +37,7 @@ NORMAL = {
     "image.cmap": "viridis",
 }
 
-CLASSROOM = {  # what classroom() changes: type about twice as large, thick lines
+CLASSROOM = {  # what set_classroom() changes: type about twice as large, thick lines
     "font.size": 20,
     "axes.titlesize": 22,
     "axes.labelsize": 21,
@@ -62,8 +63,9 @@ def params(classroom: bool | None = None) -> dict:
     return {**NORMAL, **(CLASSROOM if on else {})}
 
 
-def classroom(on: bool = True) -> None:
-    """Switch every later figure and live panel to large type and thick lines (or back)."""
+def set_classroom(on: bool = True) -> None:
+    """Switch the style of every later figure and live panel to large type and thick lines (or
+    back); in a notebook, d2lmini.classroom() does this and keeps its figures sharp and small."""
     global _classroom
     _classroom = bool(on)
     matplotlib.rcParams.update(params())

@@ -48,7 +48,7 @@ class History:
     diverged_at: int | None = None  # the first step (counted from 1) whose loss was not finite
     bad_data: bool = False  # that step's minibatch held NaN or inf
     seconds: float = 0.0
-    settings: dict[str, Any] = field(default_factory=dict)  # what the run was made with
+    settings: dict[str, Any] = field(default_factory=dict)  # set by a live panel: its values
 
     @property
     def diverged(self) -> bool:
@@ -86,8 +86,9 @@ def train(net: Callable, loss: Callable, updater: Updater, batches: Iterable, ep
           record: Callable[[], Any] | None = None, progress: bool = True) -> History:
     """Train net for some epochs; return its History, stopping soon after a non-finite loss.
 
-    loss(y_hat, y) gives one loss per example (or their mean). updater is a torch optimizer,
-    or a function updater(batch_size) that updates parameters from summed gradients, like sgd.
+    loss(y_hat, y) gives one loss per example (with a torch optimizer, also their mean will do).
+    updater is a torch optimizer, or a function updater(batch_size) that updates parameters from
+    the gradients of the summed loss, like sgd.
     batches is any iterable of (X, y) minibatches, one pass per epoch (a one-shot iterator
     such as a generator only for epochs=1). evaluate() runs after each epoch and returns
     metrics; record() runs after each step and its results go to History.trace (e.g. the
@@ -119,10 +120,12 @@ def train(net: Callable, loss: Callable, updater: Updater, batches: Iterable, ep
 
 
 def train_epoch(history: History, net: Callable, loss: Callable, updater: Updater,
-                batches: Iterable, record: Callable[[], Any] | None = None, bar=None) -> bool:
+                batches: Iterable, record: Callable[[], Any] | None = None,
+                bar: tqdm | None = None) -> bool:
     """One pass over batches, each step's loss added to history; False once one is not finite.
 
-    bar, a tqdm progress bar, is advanced after each step."""
+    bar, a tqdm progress bar, is advanced after each step.
+    """
     if isinstance(net, torch.nn.Module):
         net.train()  # evaluate() may have switched it to eval mode
     unread = []  # (loss, its count, X, y) of the steps whose loss is still on the device
@@ -130,7 +133,8 @@ def train_epoch(history: History, net: Callable, loss: Callable, updater: Update
         try:
             l = loss(net(X), y)
         except NonFiniteError:  # softmax was given NaN: the weights have diverged
-            return _read_losses(history, [*unread, (torch.tensor(math.nan), 1, X, y)])
+            nan = torch.full((), math.nan, device=X.device)
+            return _read_losses(history, [*unread, (nan, 1, X, y)])
         if isinstance(updater, torch.optim.Optimizer):
             updater.zero_grad()
             objective, count = l.mean(), 1
@@ -157,7 +161,7 @@ def _read_losses(history: History, unread: list) -> bool:
     call the hooks; False if one was not finite."""
     if not unread:
         return True
-    if len(unread) == 1:  # on the CPU: one number, read directly
+    if len(unread) == 1:  # one step: read its number directly
         totals = [unread[0][0].item()]
     else:  # on a GPU: one wait for all of them
         totals = torch.stack([l.float() for l, _, _, _ in unread]).tolist()

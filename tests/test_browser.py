@@ -63,8 +63,8 @@ QUIET = 0.6  # a panel counts as settled when status and figure stay unchanged t
 # Cells put in copies of a notebook, to run its panel another way.
 MAIN_THREAD_CELL = """import sys, types  # as on Google Colab: the panel trains in its handler
 sys.modules.setdefault("google.colab", types.ModuleType("google.colab"))"""
-CLASSROOM_CELL = """import d2lmini.style
-d2lmini.style.classroom()"""
+CLASSROOM_CELL = """import d2lmini
+d2lmini.classroom()"""
 FOLLOW_CELL = """for control in panel.controls.values():  # retrain while a slider is dragged
     control.continuous_update = True"""  # put last
 

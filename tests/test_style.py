@@ -27,7 +27,7 @@ def restore():
                   for mime, formatter in shell.display_formatter.formatters.items()}
     with matplotlib.rc_context():
         yield
-    style.classroom(False)
+    style.set_classroom(False)
     matplotlib.rcParams.update(matplotlib.rcParamsDefault)
     plt.close("all")
     for mime, formatter in shell.display_formatter.formatters.items():
@@ -76,7 +76,7 @@ def test_classroom_makes_type_and_lines_large_and_can_be_switched_off():
     d2lmini.classroom(False)
     assert rc["xtick.labelsize"] == 10 and rc["lines.linewidth"] == 2
     assert style.params(classroom=True)["font.size"] == 20  # asked for, whatever the mode
-    style.classroom()  # the mode alone, as the browser test's first cell sets it
+    style.set_classroom()  # the mode alone, as the browser test's first cell sets it
     assert style.is_classroom() and rc["xtick.labelsize"] >= 20
 
 

@@ -162,13 +162,13 @@ def test_the_key_shows_each_run_in_the_colour_of_its_curve_larger_in_classroom_m
     for label in ("this run", "lr 0.03"):  # each label right after a line in its curve's colour
         assert f"{to_hex(lines[label])}; opacity: " in key.split(f"</span> {label}<")[0][-40:]
     assert "font-size: 1em" in key
-    d2lmini.style.classroom()
+    d2lmini.style.set_classroom()
     try:
         big = make_panel()
         set_and_wait(big, "lr", 0.1)
         assert "font-size: 1.5em" in big.key.value
     finally:
-        d2lmini.style.classroom(False)
+        d2lmini.style.set_classroom(False)
 
 
 def test_mode_follows_the_environment(monkeypatch):
@@ -569,11 +569,11 @@ def test_a_draw_that_adds_its_own_axes_does_not_pile_them_up():
 
 def test_classroom_panels_get_more_room_for_their_larger_type():
     normal = make_panel()
-    d2lmini.style.classroom()
+    d2lmini.style.set_classroom()
     try:
         big = make_panel()
     finally:
-        d2lmini.style.classroom(False)
+        d2lmini.style.set_classroom(False)
     assert big._figure.subplotpars.left > normal._figure.subplotpars.left
     assert big._figure.subplotpars.bottom > normal._figure.subplotpars.bottom
     size = [t.get_fontsize() for t in big._figure.axes[0].get_yticklabels()][0]

@@ -42,7 +42,7 @@ from ..fashion_mnist import (
     TEST_LABELS,
     TRAIN_IMAGES,
     TRAIN_LABELS,
-    _read_set,
+    read_set,
 )
 
 # Where the official files live (the ones torchvision downloads). Tests point it elsewhere.
@@ -275,7 +275,7 @@ def _write_idx_gz(path: Path, array: np.ndarray) -> None:
 def make_mini_subset(source_dir: str | os.PathLike, out_dir: str | os.PathLike) -> Path:
     """Write the mini subset (first 500 train / 100 test images per class) into out_dir."""
     source_dir, out_dir = Path(source_dir), Path(out_dir)
-    arrays = _read_set(source_dir)
+    arrays = read_set(source_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     sums = []
     for (img_name, lab_name), images, labels, split in (

@@ -84,5 +84,5 @@ def use_style() -> None:
 
 def classroom(on: bool = True) -> None:
     """Switch every later figure and live panel to large type and thick lines (or back)."""
-    style.classroom(on)
+    style.set_classroom(on)
     show_figures_as_palette_png()

@@ -4,7 +4,7 @@ A change of a control (a slider moved, or `control.value = ...` from Python) rec
 newest settings and asks the run that is going, if any, to stop at its next step: at most one
 run ever waits, and the last figure always matches the last settings. The chapter's train
 function gets plain values and returns a History. While it trains through `d2lmini.train`, the
-panel watches it (`train.watch`): a run longer than about half a second is drawn as it grows,
+panel watches it (`stream.watch`): a run longer than about half a second is drawn as it grows,
 and a run whose settings were replaced stops (the panel raises `Superseded` inside it).
 
 Where the runs happen (the `background` argument):
@@ -93,6 +93,7 @@ class LivePanel:
         self.background = ("google.colab" not in sys.modules) if background is None \
             else bool(background)
         self._rc = style.params()  # the style (classroom or not) when the panel was made
+        self._classroom = style.is_classroom()
         with rc_context(self._rc):
             self._figure = new_figure(*figsize, figure_class=ReusedFigure)
         self.history: History | None = None  # the run the figure shows
@@ -379,11 +380,12 @@ class LivePanel:
 
     def _line(self, settings: dict, end: str) -> str:
         """The status line: settings in words, then how the run went."""
-        return f'<span style="font-size: {self._text_size()}">{describe(settings)} — {end}</span>'
+        words = escape(describe(settings), quote=False)
+        return f'<span style="font-size: {self._text_size()}">{words} — {end}</span>'
 
     def _text_size(self) -> str:
         """The size of the status line and the key: larger in classroom mode."""
-        return "1.5em" if self._rc.get("font.size", 0) >= 16 else "1em"
+        return "1.5em" if self._classroom else "1em"
 
     # -------------------------------------------------------------------- display
 

@@ -14,7 +14,9 @@ from typing import Any, NamedTuple
 import numpy as np
 import torch
 
-from ..training import History
+from ..data import Batches
+from ..plot import number, plot_contour
+from ..training import History, evaluate_accuracy
 
 __all__ = ["Surface", "RaceHistory", "run", "draw", "COLORS", "color", "EpochClock"]
 
@@ -57,8 +59,6 @@ class RaceHistory(History):
 
     def message(self) -> str:
         """Each racer's final loss, or the step at which it diverged, e.g. 'SGD 0.037, ...'."""
-        from ..plot import number
-
         steps = max((len(run.step_loss) - 1 for run in self.race.values()), default=0)
         parts = [f"{name} diverged at step {run.diverged_at}" if run.diverged
                  else f"{name} {number(run.step_loss[-1])}" for name, run in self.race.items()]
@@ -104,8 +104,6 @@ def _loss_axis(ax, spec: Surface) -> None:
 def draw(fig, history: RaceHistory, ghosts: list | None = None) -> None:
     """Left: each racer's path on the contours; right: its loss against steps (a live panel's
     draw function: earlier runs, ghosts, are not drawn)."""
-    from ..plot import number, plot_contour
-
     spec = history.spec
     ax_path, ax_loss = fig.subplots(1, 2)
     plot_contour(ax_path, spec.f, spec.xlim, spec.ylim)
@@ -137,16 +135,12 @@ class EpochClock:
 
     def __init__(self, net: torch.nn.Module, test_X: torch.Tensor, test_y: torch.Tensor,
                  batch_size: int = 1000):
-        from ..data import Batches
-
         self.net, self.batches = net, Batches(test_X, test_y, batch_size, shuffle=False)
         self.start, self.evaluating = time.perf_counter(), 0.0
         self.train_seconds: list[float] = []
 
     def __call__(self) -> dict[str, Any]:
         """Record the training time so far, then measure the test accuracy."""
-        from ..training import evaluate_accuracy
-
         began = time.perf_counter()
         self.train_seconds.append(began - self.start - self.evaluating)
         accuracy = evaluate_accuracy(self.net, self.batches)
