@@ -14,7 +14,7 @@ from .data import Batches, data_iter, load_array, synthetic_data
 from .device import set_seed, try_gpu
 from .regularize import dropout_layer, l1_penalty, l2_penalty
 from .scratch import cross_entropy, linreg, sgd, softmax, squared_loss
-from .training import History, accuracy, evaluate_accuracy, train
+from .training import History, TrainingInterrupted, accuracy, evaluate_accuracy, train
 
 __version__ = "0.3.0"
 
@@ -53,7 +53,7 @@ def __getattr__(name: str):
     return module if _LAZY[name].rpartition(".")[2] == name else getattr(module, name)
 
 
-__all__ = ["Batches", "History", "accuracy", "cross_entropy", "data_iter", "dropout_layer",
-           "evaluate_accuracy", "l1_penalty", "l2_penalty", "linreg", "load_array", "set_seed",
-           "sgd", "softmax", "squared_loss", "synthetic_data", "train", "try_gpu",
-           *_LAZY]
+__all__ = ["Batches", "History", "TrainingInterrupted", "accuracy", "cross_entropy", "data_iter",
+           "dropout_layer", "evaluate_accuracy", "l1_penalty", "l2_penalty", "linreg",
+           "load_array", "set_seed", "sgd", "softmax", "squared_loss", "synthetic_data", "train",
+           "try_gpu", *_LAZY]

@@ -6,7 +6,7 @@ import torch
 from torch.utils import data
 
 from .device import try_gpu
-from .validate import check_batches_data, check_finite, check_number, check_positive_int
+from .validate import check_batches_data, check_finite, check_number, check_positive_int, check_seed
 
 CHUNK_BYTES = 64 << 10  # Batches gathers up to this many bytes of examples at a time
 
@@ -39,12 +39,13 @@ class Batches:
     def __init__(self, features: torch.Tensor, labels: torch.Tensor, batch_size: int,
                  shuffle: bool = True, drop_last: bool = False, seed: int | None = 0):
         check_batches_data(features, labels, batch_size)
+        check_seed(seed, "seed")
         self.batch_size = int(batch_size)
         self.features, self.labels = features, labels
         self.shuffle, self.drop_last = shuffle, drop_last
         if seed is None:
             seed = int(torch.randint(2**62, (), device="cpu"))
-        self.generator = torch.Generator(device="cpu").manual_seed(seed)
+        self.generator = torch.Generator(device="cpu").manual_seed(int(seed))
 
     def __len__(self) -> int:
         n, b = len(self.features), self.batch_size

@@ -4,7 +4,8 @@
 test images of each class, so it needs no network. ``subset="full"`` is the whole set (60000
 training and 10000 test images), from the folder you name (``data_dir``, or else the
 environment variable ``D2LMINI_DATA``) or else downloaded once into a cache folder by
-``d2lmini.machinery.download``. Both are the official gzip'd IDX files, read here.
+``d2lmini.machinery.download``, which also checks that they hold Fashion-MNIST. Both are the
+official gzip'd IDX files, read here.
 """
 
 import functools
@@ -18,8 +19,8 @@ import numpy as np
 import torch
 
 from .data import Batches
-from .device import try_gpu
-from .validate import check_positive_int
+from .device import check_device, try_gpu
+from .validate import check_positive_int, check_seed
 
 # The four files, named as in the official set; the mini subset uses the same names.
 TRAIN_IMAGES = "train-images-idx3-ubyte.gz"
@@ -27,6 +28,7 @@ TRAIN_LABELS = "train-labels-idx1-ubyte.gz"
 TEST_IMAGES = "t10k-images-idx3-ubyte.gz"
 TEST_LABELS = "t10k-labels-idx1-ubyte.gz"
 FILE_NAMES = (TRAIN_IMAGES, TRAIN_LABELS, TEST_IMAGES, TEST_LABELS)
+TRAIN_SIZE, TEST_SIZE = 60000, 10000  # images in the full set's training and test files
 ENV_VAR = "D2LMINI_DATA"  # a folder that holds the full set's four files
 MINI_DIR = Path(__file__).resolve().parent / "fashion_mnist_mini"
 SUBSETS = ("mini", "full")
@@ -34,12 +36,22 @@ TEXT_LABELS = ("t-shirt", "trouser", "pullover", "dress", "coat",
                "sandal", "shirt", "sneaker", "bag", "ankle boot")
 
 
+def _read_bytes(path: Path) -> bytes:
+    """Return a file's bytes; an unreadable file gets a message that says what to do."""
+    try:
+        return path.read_bytes()
+    except PermissionError:
+        raise PermissionError(f"cannot read {path}: permission denied. Make it readable for "
+                              f"your user (e.g. chmod a+r), or copy it to a folder of your own "
+                              f"and read it from there") from None
+
+
 def read_idx_gz(path: str | os.PathLike) -> np.ndarray:
     """Read one gzip'd IDX file of unsigned bytes into a uint8 NumPy array of its shape."""
     path = Path(path)
     fix = "delete it (or replace it with a good copy) and load the data again"
     try:
-        raw = gzip.decompress(path.read_bytes())  # also checks the gzip CRC-32 and length
+        raw = gzip.decompress(_read_bytes(path))  # also checks the gzip CRC-32 and length
     except (EOFError, zlib.error, gzip.BadGzipFile) as err:
         raise ValueError(f"{path} is not a complete gzip file ({err}); {fix}") from None
     # IDX header: two zero bytes, a type byte (0x08 = unsigned byte), the number of
@@ -69,9 +81,9 @@ def read_set(folder: Path) -> tuple[np.ndarray, ...]:
 
 def _check_mini_files() -> None:
     """Raise if a bundled mini file does not match the SHA256SUMS recorded beside it."""
-    for line in (MINI_DIR / "SHA256SUMS").read_text().splitlines():
+    for line in _read_bytes(MINI_DIR / "SHA256SUMS").decode().splitlines():
         expected, name = line.split()
-        if hashlib.sha256((MINI_DIR / name).read_bytes()).hexdigest() != expected:
+        if hashlib.sha256(_read_bytes(MINI_DIR / name)).hexdigest() != expected:
             raise ValueError(f"the bundled file {MINI_DIR / name} is damaged (SHA-256 "
                              f"mismatch); reinstall d2lmini, or rebuild the subset with "
                              f"python -m d2lmini.machinery.download --make-mini")
@@ -83,11 +95,11 @@ def _uint8_tensors(subset: str, data_dir: str | None,
     """Parse a subset once per process; the key holds $D2LMINI_DATA so changing it counts."""
     if subset == "mini":
         _check_mini_files()
-        folder = MINI_DIR
-    else:
-        from .machinery.download import find_fashion_mnist  # finds, or downloads, the files
-        folder = find_fashion_mnist(data_dir)
-    return tuple(torch.from_numpy(a) for a in read_set(folder))
+        arrays = read_set(MINI_DIR)
+    else:  # finds (or downloads) the four files, reads them, checks that they are Fashion-MNIST
+        from .machinery.download import read_full_set
+        arrays = read_full_set(data_dir)
+    return tuple(torch.from_numpy(a) for a in arrays)
 
 
 def fashion_mnist_tensors(subset: str = "mini", *, data_dir: str | os.PathLike | None = None,
@@ -96,8 +108,12 @@ def fashion_mnist_tensors(subset: str = "mini", *, data_dir: str | os.PathLike |
     """Return (train_X, train_y, test_X, test_y): float32 images in [0, 1], int64 labels."""
     if subset not in SUBSETS:
         raise ValueError(f"subset must be one of {SUBSETS}, got {subset!r}")
-    device = torch.device(device) if device is not None else try_gpu()
     data_dir = str(data_dir) if data_dir is not None else None
+    if subset == "mini" and data_dir:
+        raise ValueError(f"data_dir={data_dir!r} is used only with subset='full' (the mini "
+                         f"subset ships inside d2lmini): pass subset='full' to load the full "
+                         f"set from that folder, or leave data_dir out")
+    device = check_device(device) if device is not None else try_gpu()
     cached = _uint8_tensors(subset, data_dir, os.environ.get(ENV_VAR))
     train_X, train_y, test_X, test_y = (t.to(device) for t in cached)  # move bytes, once
     # Scale and reshape the whole tensor at once; the results are new tensors, so changing
@@ -113,6 +129,7 @@ def load_data_fashion_mnist(batch_size: int, subset: str = "mini", *, flatten: b
                             shuffle_seed: int | None = 0) -> tuple[Batches, Batches]:
     """Return (train_iter, test_iter) minibatches of Fashion-MNIST (d2l's function)."""
     check_positive_int(batch_size, "batch_size")
+    check_seed(shuffle_seed, "shuffle_seed")
     train_X, train_y, test_X, test_y = fashion_mnist_tensors(
         subset, data_dir=data_dir, device=device, flatten=flatten)
     if batch_size > len(test_X):

@@ -7,7 +7,9 @@ decay is an L2 penalty added to the gradient, g + weight_decay * w, in all but A
 shrinks the weights instead ("decoupled"). Formulas, names and defaults are torch's (SGD asks
 for lr). Each class subclasses torch.optim.Optimizer, so zero_grad(), param groups,
 state_dict() and torch.optim.lr_scheduler work as with torch's (a scheduler changes
-`group["lr"]`).
+`group["lr"]`). Each class checks its hyperparameters in check_hyperparameters, for __init__'s
+and for each param group's own; sparse gradients (nn.Embedding(sparse=True)) are refused, as
+torch.optim refuses them, except by SGD, which takes them as torch's does.
 """
 
 from collections.abc import Iterable
@@ -52,7 +54,10 @@ class Optimizer(torch.optim.Optimizer):
     hyperparameters are the keyword arguments given to __init__ (update takes the same names),
     read from each parameter group, where a scheduler may have changed lr."""
 
+    sparse_gradients = False  # whether update() takes a sparse gradient (torch's SGD does)
+
     def __init__(self, params: Params, **defaults):
+        defaults = self.check_hyperparameters(**defaults)
         super().__init__(params, defaults)
         self.hyper_names = list(defaults)  # lr, momentum, ...: what update() takes after state
 
@@ -64,8 +69,47 @@ class Optimizer(torch.optim.Optimizer):
                 hyper = {name: group[name] for name in self.hyper_names}
                 for w in group["params"]:
                     if w.grad is not None:
+                        self.check_gradient(w, hyper)
                         self.update(w, w.grad, self.state[w], **hyper)
         return loss
+
+    @staticmethod
+    def check_hyperparameters(**hyper) -> dict:
+        """The hyperparameters as update() takes them; a subclass raises ValueError naming a bad
+        one (this one accepts all)."""
+        return hyper
+
+    def add_param_group(self, param_group: dict) -> None:
+        """torch's add_param_group (which __init__ calls for each group), after checking the
+        group's hyperparameters as __init__ checks its own."""
+        if isinstance(param_group, dict):  # else torch's message
+            hyper = {name: param_group.get(name, value) for name, value in self.defaults.items()}
+            try:
+                param_group.update(self.check_hyperparameters(**hyper))
+            except ValueError as error:
+                raise ValueError(f"param group {len(self.param_groups)}: {error}") from None
+        super().add_param_group(param_group)
+
+    def check_gradient(self, w: torch.Tensor, hyper: dict) -> None:
+        """Raise ValueError if w.grad is sparse and update() cannot take it, as torch.optim does."""
+        if w.grad.layout == torch.strided:
+            return
+        name = type(self).__name__
+        where = next(f"param_groups[{i}]['params'][{j}]"
+                     for i, group in enumerate(self.param_groups)
+                     for j, p in enumerate(group["params"]) if p is w)
+        made = (f"the gradient of {where} (shape {tuple(w.shape)}) is sparse, as "
+                f"nn.Embedding(..., sparse=True) makes it")
+        if not self.sparse_gradients:
+            raise ValueError(
+                f"{name} does not support sparse gradients: {made}. Make the layer with "
+                f"sparse=False, or use an optimizer that takes them: d2lmini.optim.SGD, "
+                f"torch.optim.Adagrad or torch.optim.SparseAdam")
+        if hyper.get("weight_decay"):
+            raise ValueError(
+                f"{name} does not support sparse gradients with weight_decay > 0 (neither does "
+                f"torch.optim.{name}: g + weight_decay * w is not sparse): {made}. Use "
+                f"weight_decay=0, or make the layer with sparse=False")
 
     def update(self, w: torch.Tensor, g: torch.Tensor, state: dict, **hyper) -> None:
         """Step parameter w, whose gradient is g; state is w's own dict (empty at first)."""
@@ -77,15 +121,23 @@ class Optimizer(torch.optim.Optimizer):
 class SGD(Optimizer):
     """Stochastic gradient descent, with momentum v = mu v + g and Nesterov as torch has them."""
 
+    sparse_gradients = True  # with weight_decay=0, as torch's
+
     def __init__(self, params: Params, lr: float, momentum: float = 0, nesterov: bool = False,
                  weight_decay: float = 0):
+        super().__init__(params, lr=lr, momentum=momentum, nesterov=nesterov,
+                         weight_decay=weight_decay)
+
+    @staticmethod
+    def check_hyperparameters(lr, momentum, nesterov, weight_decay) -> dict:
+        """The hyperparameters as update() takes them, or ValueError naming the bad one."""
         lr = _check_lr(lr, default=1e-3)
         momentum = check_number(momentum, "momentum", 0, hint=" (0 means none; try 0.9)")
         if nesterov and momentum == 0:
             raise ValueError("nesterov=True needs a momentum > 0 (try momentum=0.9), got "
                              "momentum=0")
-        super().__init__(params, lr=lr, momentum=momentum, nesterov=bool(nesterov),
-                         weight_decay=_check_weight_decay(weight_decay))
+        return dict(lr=lr, momentum=momentum, nesterov=bool(nesterov),
+                    weight_decay=_check_weight_decay(weight_decay))
 
     def update(self, w, g, state, lr, momentum, nesterov, weight_decay):
         if weight_decay:
@@ -105,8 +157,13 @@ class Adagrad(Optimizer):
 
     def __init__(self, params: Params, lr: float = 0.01, eps: float = 1e-10,
                  weight_decay: float = 0):
-        super().__init__(params, lr=_check_lr(lr, default=0.01), eps=_check_eps(eps, 1e-10),
-                         weight_decay=_check_weight_decay(weight_decay))
+        super().__init__(params, lr=lr, eps=eps, weight_decay=weight_decay)
+
+    @staticmethod
+    def check_hyperparameters(lr, eps, weight_decay) -> dict:
+        """The hyperparameters as update() takes them, or ValueError naming the bad one."""
+        return dict(lr=_check_lr(lr, default=0.01), eps=_check_eps(eps, 1e-10),
+                    weight_decay=_check_weight_decay(weight_decay))
 
     def update(self, w, g, state, lr, eps, weight_decay):
         if weight_decay:
@@ -123,9 +180,15 @@ class RMSprop(Optimizer):
 
     def __init__(self, params: Params, lr: float = 0.01, alpha: float = 0.99, eps: float = 1e-8,
                  weight_decay: float = 0):
+        super().__init__(params, lr=lr, alpha=alpha, eps=eps, weight_decay=weight_decay)
+
+    @staticmethod
+    def check_hyperparameters(lr, alpha, eps, weight_decay) -> dict:
+        """The hyperparameters as update() takes them, or ValueError naming the bad one."""
+        lr = _check_lr(lr, default=0.01)
         alpha = check_number(alpha, "alpha", 0, 1, high_open=False, hint=" (try 0.99)")
-        super().__init__(params, lr=_check_lr(lr, default=0.01), alpha=alpha,
-                         eps=_check_eps(eps, 1e-8), weight_decay=_check_weight_decay(weight_decay))
+        return dict(lr=lr, alpha=alpha, eps=_check_eps(eps, 1e-8),
+                    weight_decay=_check_weight_decay(weight_decay))
 
     def update(self, w, g, state, lr, alpha, eps, weight_decay):
         if weight_decay:
@@ -142,9 +205,15 @@ class Adadelta(Optimizer):
 
     def __init__(self, params: Params, lr: float = 1.0, rho: float = 0.9, eps: float = 1e-6,
                  weight_decay: float = 0):
+        super().__init__(params, lr=lr, rho=rho, eps=eps, weight_decay=weight_decay)
+
+    @staticmethod
+    def check_hyperparameters(lr, rho, eps, weight_decay) -> dict:
+        """The hyperparameters as update() takes them, or ValueError naming the bad one."""
+        lr = _check_lr(lr, default=1.0)
         rho = check_number(rho, "rho", 0, 1, high_open=False, hint=" (try 0.9)")
-        super().__init__(params, lr=_check_lr(lr, default=1.0), rho=rho,
-                         eps=_check_eps(eps, 1e-6), weight_decay=_check_weight_decay(weight_decay))
+        return dict(lr=lr, rho=rho, eps=_check_eps(eps, 1e-6),
+                    weight_decay=_check_weight_decay(weight_decay))
 
     def update(self, w, g, state, lr, rho, eps, weight_decay):
         if weight_decay:
@@ -163,8 +232,13 @@ class Adam(Optimizer):
 
     def __init__(self, params: Params, lr: float = 1e-3, betas: tuple[float, float] = (0.9, 0.999),
                  eps: float = 1e-8, weight_decay: float = 0):
-        super().__init__(params, lr=_check_lr(lr, default=1e-3), betas=_check_betas(betas),
-                         eps=_check_eps(eps, 1e-8), weight_decay=_check_weight_decay(weight_decay))
+        super().__init__(params, lr=lr, betas=betas, eps=eps, weight_decay=weight_decay)
+
+    @staticmethod
+    def check_hyperparameters(lr, betas, eps, weight_decay) -> dict:
+        """The hyperparameters as update() takes them, or ValueError naming the bad one."""
+        return dict(lr=_check_lr(lr, default=1e-3), betas=_check_betas(betas),
+                    eps=_check_eps(eps, 1e-8), weight_decay=_check_weight_decay(weight_decay))
 
     def update(self, w, g, state, lr, betas, eps, weight_decay):
         beta1, beta2 = betas
@@ -198,10 +272,16 @@ class NAdam(Optimizer):
 
     def __init__(self, params: Params, lr: float = 2e-3, betas: tuple[float, float] = (0.9, 0.999),
                  eps: float = 1e-8, weight_decay: float = 0, momentum_decay: float = 4e-3):
-        momentum_decay = check_number(momentum_decay, "momentum_decay", 0, hint=" (try 4e-3)")
-        super().__init__(params, lr=_check_lr(lr, default=2e-3), betas=_check_betas(betas),
-                         eps=_check_eps(eps, 1e-8), weight_decay=_check_weight_decay(weight_decay),
+        super().__init__(params, lr=lr, betas=betas, eps=eps, weight_decay=weight_decay,
                          momentum_decay=momentum_decay)
+
+    @staticmethod
+    def check_hyperparameters(lr, betas, eps, weight_decay, momentum_decay) -> dict:
+        """The hyperparameters as update() takes them, or ValueError naming the bad one."""
+        return dict(lr=_check_lr(lr, default=2e-3), betas=_check_betas(betas),
+                    eps=_check_eps(eps, 1e-8), weight_decay=_check_weight_decay(weight_decay),
+                    momentum_decay=check_number(momentum_decay, "momentum_decay", 0,
+                                                hint=" (try 4e-3)"))
 
     def update(self, w, g, state, lr, betas, eps, weight_decay, momentum_decay):
         beta1, beta2 = betas

@@ -11,19 +11,24 @@ import torch
 from .validate import (
     check_class_labels,
     check_has_grads,
+    check_logits,
+    check_matmul_args,
     check_no_nan,
     check_number,
     check_positive_int,
+    check_same_count,
 )
 
 
 def linreg(X: torch.Tensor, w: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
     """The linear regression model X @ w + b."""
+    check_matmul_args(X, w)
     return X @ w + b
 
 
 def squared_loss(y_hat: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
     """Half the squared error of each example (not reduced); y is reshaped like y_hat."""
+    check_same_count(y_hat, y)
     return (y_hat - y.reshape(y_hat.shape)) ** 2 / 2
 
 
@@ -41,6 +46,7 @@ def sgd(params: Iterable[torch.Tensor], lr: float, batch_size: int) -> None:
 
 def softmax(X: torch.Tensor) -> torch.Tensor:
     """Row-wise softmax, stable for large logits: exp(X - max) / sum(exp(X - max))."""
+    check_logits(X)
     check_no_nan(X)
     X_exp = torch.exp(X - X.max(dim=1, keepdim=True).values)
     return X_exp / X_exp.sum(dim=1, keepdim=True)

@@ -13,7 +13,7 @@ run and comes out of train().
 import itertools
 import math
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -26,6 +26,7 @@ from .validate import (
     NonFiniteError,
     check_counted,
     check_label_shape,
+    check_loss,
     check_not_exhausted,
     check_train_args,
     len_or_none,
@@ -47,6 +48,8 @@ class History:
     trace: list[Any] = field(default_factory=list)  # what `record` returned after each step
     diverged_at: int | None = None  # the first step (counted from 1) whose loss was not finite
     bad_data: bool = False  # that step's minibatch held NaN or inf
+    nonfinite: str | None = None  # what was not finite though the loss was: a gradient, weight
+    interrupted_at: int | None = None  # the steps done when Ctrl-C stopped the run
     seconds: float = 0.0
     settings: dict[str, Any] = field(default_factory=dict)  # set by a live panel: its values
 
@@ -63,6 +66,11 @@ class History:
 
     def message(self) -> str:
         """One line that says how the run ended."""
+        if self.interrupted_at is not None:
+            return (f"interrupted at step {self.interrupted_at} (Ctrl-C): the History holds the "
+                    f"steps done, the model their result")
+        if self.diverged and self.nonfinite:
+            return f"diverged at step {self.diverged_at}: {self.nonfinite}"
         if self.diverged_at == 1:
             return ("the loss was not finite from the first step: look for NaN or inf in the "
                     "data or the initial weights")
@@ -93,9 +101,13 @@ def train(net: Callable, loss: Callable, updater: Updater, batches: Iterable, ep
     such as a generator only for epochs=1). evaluate() runs after each epoch and returns
     metrics; record() runs after each step and its results go to History.trace (e.g. the
     weights, to draw their path). An nn.Module is put in training mode each epoch.
+    Where train() can see the weights (net is an nn.Module, or updater a torch optimizer), it
+    also stops at a gradient that is not finite, and checks the weights at the end. Ctrl-C
+    stops a run with TrainingInterrupted, which holds the History of the steps done.
     """
     epochs = check_train_args(net, loss, updater, batches, epochs)
     history = History(epochs=epochs, epoch_size=_epoch_size(batches))
+    weights = _named_weights(net, updater)
     start = time.perf_counter()
     steps = len_or_none(batches)
     with tqdm(total=epochs * steps if steps else None, delay=1.0, disable=not progress,
@@ -103,8 +115,8 @@ def train(net: Callable, loss: Callable, updater: Updater, batches: Iterable, ep
         try:
             for epoch in range(epochs):
                 first = len(history.step_loss)
-                if not train_epoch(history, net, loss, updater, batches, record, bar):
-                    break  # the loss stopped being finite
+                if not train_epoch(history, net, loss, updater, batches, record, bar, weights):
+                    break  # a loss or a gradient was not finite
                 sizes, losses = history.step_examples[first:], history.step_loss[first:]
                 if not sizes:
                     check_not_exhausted(epoch)
@@ -114,72 +126,133 @@ def train(net: Callable, loss: Callable, updater: Updater, batches: Iterable, ep
                     history.metrics.setdefault(name, []).append(value)
                 for hook in progress_hooks:
                     hook(history)
+            _check_weights(history, weights)
+        except KeyboardInterrupt:
+            history.interrupted_at = len(history.step_loss)
+            del history.trace[history.interrupted_at:]  # steps whose loss was not read back
+            raise TrainingInterrupted(history) from None
         finally:
             history.seconds = time.perf_counter() - start
     return history
 
 
+class TrainingInterrupted(KeyboardInterrupt):
+    """Ctrl-C stopped train(); .history is the History of the steps done."""
+
+    def __init__(self, history: History):
+        super().__init__(history.message() + " (it is this exception's .history)")
+        self.history = history
+
+
 def train_epoch(history: History, net: Callable, loss: Callable, updater: Updater,
                 batches: Iterable, record: Callable[[], Any] | None = None,
-                bar: tqdm | None = None) -> bool:
-    """One pass over batches, each step's loss added to history; False once one is not finite.
+                bar: tqdm | None = None, weights: Sequence = ()) -> bool:
+    """One pass over batches, each step's loss added to history; False once a loss (or the
+    gradient of one of the named weights) is not finite.
 
     bar, a tqdm progress bar, is advanced after each step.
     """
     if isinstance(net, torch.nn.Module):
         net.train()  # evaluate() may have switched it to eval mode
-    unread = []  # (loss, its count, X, y) of the steps whose loss is still on the device
-    for X, y in batches:
-        try:
-            l = loss(net(X), y)
-        except NonFiniteError:  # softmax was given NaN: the weights have diverged
-            nan = torch.full((), math.nan, device=X.device)
-            return _read_losses(history, [*unread, (nan, 1, X, y)])
-        if isinstance(updater, torch.optim.Optimizer):
-            updater.zero_grad()
-            objective, count = l.mean(), 1
+    is_optimizer = isinstance(updater, torch.optim.Optimizer)
+    unread = []  # per step: its numbers still on the device (see _read), X, y
+    try:
+        for X, y in batches:
+            try:
+                y_hat = net(X)
+                l = loss(y_hat, y)
+            except NonFiniteError:  # softmax was given NaN: the weights have diverged
+                nan = torch.full((1,), math.nan, device=X.device)
+                return _read(history, [*unread, (nan, 1, (), X, y)])
+            check_loss(l, y_hat, y, summed=not is_optimizer)
+            if is_optimizer:
+                updater.zero_grad()
+                objective, count = l.mean(), 1
+            else:  # like sgd: the gradients of the summed loss
+                objective, count = l.sum(), l.numel()
             objective.backward()
-            updater.step()
-        else:  # like sgd: the gradients of the summed loss
-            objective, count = l.sum(), l.numel()
-            objective.backward()
-            updater(len(X))
-        unread.append((objective.detach(), count, X, y))
-        if record is not None:
-            history.trace.append(record())
-        if bar is not None:
-            bar.update()
-        if len(unread) == _steps_between_checks(l):
-            if not _read_losses(history, unread):
-                return False
-            unread = []
-    return _read_losses(history, unread)
+            graded = [(name, w) for name, w in weights if w.grad is not None]
+            # the step's numbers: its loss, then 1 for each finite gradient (0 for one that is not)
+            numbers = torch.stack([objective.detach(), *(torch.isfinite(w.grad).all()
+                                                         for _, w in graded)]) \
+                if graded else objective.detach().reshape(1)
+            if is_optimizer:
+                updater.step()
+            else:
+                updater(len(X))
+            unread.append((numbers, count, [name for name, _ in graded], X, y))
+            if record is not None:
+                history.trace.append(record())
+            if bar is not None:
+                bar.update()
+            if len(unread) == _steps_between_checks(l):
+                if not _read(history, unread):
+                    return False
+                unread = []
+    except KeyboardInterrupt:
+        _read(history, unread)  # keep the steps done
+        raise
+    return _read(history, unread)
 
 
-def _read_losses(history: History, unread: list) -> bool:
-    """Add the losses of unread steps to history up to the first that is not finite, and
-    call the hooks; False if one was not finite."""
+def _read(history: History, unread: list) -> bool:
+    """Add the losses of unread steps to history up to the first that is not finite (or whose
+    gradient is not), and call the hooks; False if there was one."""
     if not unread:
         return True
-    if len(unread) == 1:  # one step: read its number directly
-        totals = [unread[0][0].item()]
-    else:  # on a GPU: one wait for all of them
-        totals = torch.stack([l.float() for l, _, _, _ in unread]).tolist()
+    if len(unread) == 1:  # one step: read its numbers directly
+        numbers = unread[0][0].tolist()
+    else:  # several (on a GPU): one wait for all of them
+        numbers = torch.cat([step[0].float() for step in unread]).tolist()
     finite = True
-    for total, (_, count, X, y) in zip(totals, unread):
-        value = total / count  # the step's mean loss
-        history.step_loss.append(value)
+    for _, count, names, X, y in unread:
+        value, *grads_ok = numbers[:1 + len(names)]
+        numbers = numbers[1 + len(names):]
+        history.step_loss.append(value / count)  # the step's mean loss
         history.step_examples.append(len(X))
-        if not math.isfinite(value):
-            history.diverged_at = len(history.step_loss)
-            history.bad_data = not all(bool(torch.isfinite(t).all()) for t in (X, y)
-                                       if isinstance(t, torch.Tensor))
-            del history.trace[history.diverged_at:]
-            finite = False
-            break
+        bad = [name for name, ok in zip(names, grads_ok) if not ok]
+        if math.isfinite(value) and not bad:
+            continue
+        history.diverged_at = len(history.step_loss)
+        history.bad_data = not all(bool(torch.isfinite(t).all()) for t in (X, y)
+                                   if isinstance(t, torch.Tensor))
+        if math.isfinite(value) and not history.bad_data:
+            why = ("the learning rate is too large (the weights grew until their gradient "
+                   "overflowed), or an operation in the model has an infinite slope there"
+                   if history.diverged_at > 1 else  # the initial weights: not the learning rate
+                   "at the initial weights: look for an operation in the model with an infinite "
+                   "slope there")
+            history.nonfinite = (f"the gradient of {bad[0]} holds NaN or inf although the loss "
+                                 f"was finite: {why} (sqrt or log at 0, a division by 0)")
+        del history.trace[history.diverged_at:]
+        finite = False
+        break
     for hook in progress_hooks:
         hook(history)
     return finite
+
+
+def _named_weights(net: Callable, updater: Updater) -> list[tuple[str, torch.Tensor]]:
+    """The weights train() can see, with names for messages: the optimizer's, else the net's."""
+    names = {}
+    if isinstance(net, torch.nn.Module):
+        names = {id(w): name for name, w in net.named_parameters()}
+    if isinstance(updater, torch.optim.Optimizer):
+        return [(names.get(id(w), f"param_groups[{g}]['params'][{i}] (shape {tuple(w.shape)})"), w)
+                for g, group in enumerate(updater.param_groups)
+                for i, w in enumerate(group["params"])]
+    return [(name, w) for name, w in net.named_parameters()] if names else []
+
+
+def _check_weights(history: History, weights: Sequence) -> None:
+    """Mark a run whose losses were all finite but whose weights are not (a loss that hides
+    NaN, e.g. torch.nansum)."""
+    bad = next((name for name, w in weights if not bool(torch.isfinite(w).all())), None)
+    if bad is not None and not history.diverged:
+        history.diverged_at = len(history.step_loss)
+        history.nonfinite = (f"{bad} holds NaN or inf after it although every loss was finite: "
+                             f"does the loss hide NaN (e.g. torch.nansum)? Look for NaN in the "
+                             f"data and the model")
 
 
 def _steps_between_checks(loss: torch.Tensor) -> int:

@@ -162,3 +162,86 @@ def check_not_exhausted(epoch: int) -> None:
     again = (" (an iterator can be used only once: pass a re-iterable such as "
              "d2lmini.Batches or a DataLoader)") if epoch else ""
     raise ValueError(f"batches gave no minibatches in epoch {epoch + 1}{again}")
+
+
+def check_loss(l, y_hat: torch.Tensor, y, summed: bool) -> None:
+    """Raise ValueError if a loss cannot train correctly: not a tensor, broadcast into one loss
+    per (prediction, label) pair, one number where the updater sums per-example losses, or
+    not connected to any weight."""
+    if not isinstance(l, torch.Tensor):
+        raise ValueError(f"loss(y_hat, y) must return a tensor (one loss per example), got "
+                         f"{type(l).__name__} {l!r:.40}: compute it from y_hat with torch "
+                         f"operations (a Python number has no gradient to train with)")
+    n = len(y_hat) if y_hat.ndim else 1
+    if n > 1 and l.shape[:2] == (n, n) and l.shape != y_hat.shape:
+        y_shape = tuple(y.shape) if isinstance(y, torch.Tensor) else type(y).__name__
+        raise ValueError(f"loss(y_hat, y) gave shape {tuple(l.shape)} for {n} examples: y_hat "
+                         f"{tuple(y_hat.shape)} and y {y_shape} were broadcast against each "
+                         f"other (every prediction against every label). Reshape y like y_hat: "
+                         f"y.reshape(y_hat.shape)")
+    if summed and n > 1 and l.numel() == 1:
+        raise ValueError(f"loss(y_hat, y) gave one number for a minibatch of {n} examples, but "
+                         f"the updater (a function like sgd) takes the gradient of the summed "
+                         f"losses and divides by the batch size itself: return one loss per "
+                         f"example (e.g. reduction='none'), or pass a torch optimizer")
+    if torch.is_grad_enabled() and not l.requires_grad:
+        raise ValueError("the loss does not depend on any weight with requires_grad=True: make "
+                         "the weights with requires_grad=True, and do not compute the model "
+                         "under torch.no_grad() or from .detach()ed tensors")
+
+
+def check_seed(value, name: str = "seed") -> None:
+    """Raise ValueError unless value is None or an integer that torch can seed a generator with."""
+    if value is not None and (isinstance(value, bool) or not isinstance(value, numbers.Integral)
+                              or not -2**63 <= value < 2**64):
+        raise ValueError(f"{name} must be an integer (e.g. 0; the same seed gives the same "
+                         f"order) or None (a seed drawn from torch's generator), got {value!r}")
+
+
+def check_floating(value, name: str, why: str = "") -> None:
+    """Raise ValueError unless value is a tensor of floating-point (or complex) numbers."""
+    check_tensor(value, name)
+    if not (value.dtype.is_floating_point or value.dtype.is_complex):
+        raise ValueError(f"{name} must hold floating-point numbers{why}, got dtype {value.dtype}"
+                         f" (use {name}.float())")
+
+
+def check_real_numbers(value, name: str) -> None:
+    """Raise ValueError unless value is a tensor of real numbers: not True/False, not complex."""
+    check_tensor(value, name)
+    if value.dtype == torch.bool:
+        raise ValueError(f"{name} must hold numbers, got True/False values (dtype torch.bool): "
+                         f"use {name}.float()")
+    if value.dtype.is_complex:
+        raise ValueError(f"{name} must hold real numbers, got dtype {value.dtype}: pass "
+                         f"{name}.abs() (the size of each entry) or torch.view_as_real({name}) "
+                         f"(real and imaginary parts as two real numbers)")
+
+
+def check_matmul_args(X: torch.Tensor, w: torch.Tensor) -> None:
+    """Raise ValueError unless X @ w can be computed: one dtype, X's columns = w's rows."""
+    if not (isinstance(X, torch.Tensor) and isinstance(w, torch.Tensor)):
+        return  # torch's own message names the type
+    if X.dtype != w.dtype:
+        fix = "X.float()" if not X.is_floating_point() else f"X.to({w.dtype})"
+        raise ValueError(f"X has dtype {X.dtype} but w has {w.dtype}: X @ w needs one dtype; "
+                         f"convert the features with {fix}")
+    if X.ndim and w.ndim and X.shape[-1] != w.shape[0]:
+        raise ValueError(f"X has {X.shape[-1]} columns (shape {tuple(X.shape)}) but w has "
+                         f"{w.shape[0]} rows (shape {tuple(w.shape)}): w needs one row per "
+                         f"feature, e.g. torch.zeros(({X.shape[-1]}, 1))")
+
+
+def check_same_count(y_hat: torch.Tensor, y: torch.Tensor) -> None:
+    """Raise ValueError unless y holds one label per prediction in y_hat."""
+    if y_hat.numel() != y.numel():
+        raise ValueError(f"y has {y.numel()} values (shape {tuple(y.shape)}) but y_hat has "
+                         f"{y_hat.numel()} (shape {tuple(y_hat.shape)}): give the predictions "
+                         f"and the labels of the same examples, one label per prediction")
+
+
+def check_logits(X: torch.Tensor) -> None:
+    """Raise ValueError unless X is a matrix of logits, shape (examples, classes)."""
+    if X.ndim != 2:
+        raise ValueError(f"X must have shape (examples, classes), got {tuple(X.shape)}: the "
+                         f"softmax is taken over each row; for one example use X.reshape(1, -1)")

@@ -1,5 +1,8 @@
 import inspect
 import math
+import signal
+import threading
+import time
 
 import pytest
 import torch
@@ -186,7 +189,7 @@ def test_dropout_layer_checker(capsys):
     assert out[0].startswith("✓ solved: dropout_layer")
     assert out[1].startswith("✗ not solved yet") and "divide the kept entries by 1 - dropout" \
         in out[1]
-    assert "return torch.zeros_like(X)" in out[2]
+    assert "return X * 0" in out[2]
     assert "kept 20% of the entries where about 80% was expected" in out[3]
     assert "forget `return`" in out[4]
 
@@ -669,3 +672,148 @@ def test_pick_lambd_takes_numbers_in_any_form(capsys):
     assert out[0] == out[1] == "✓ solved: λ = 1 has the lowest validation loss, 0.5"
     assert "not one of the values tried" in out[2] and "not one of the values tried" in out[3]
     assert "another value tried has a lower one" in out[4]
+
+
+# ---------------------------------------------------------------- deadlines and bad arguments
+
+def _right_warmup_cosine(step, lr, warmup, total):
+    if step < warmup:
+        return lr * (step + 1) / warmup
+    return lr * (1 + math.cos(math.pi * (step - warmup) / (total - warmup))) / 2
+
+
+def _endless(X):
+    while True:
+        try:
+            X = X + 1
+        except Exception:  # cannot swallow the deadline
+            pass
+
+
+@pytest.mark.parametrize("slow", [lambda X: time.sleep(30), _endless])
+def test_a_function_that_sleeps_or_never_ends_took_too_long(capsys, monkeypatch, slow):
+    monkeypatch.setattr(check, "CALL_SECONDS", 0.2)
+    start = time.monotonic()
+    assert check.softmax(slow) is False
+    assert time.monotonic() - start < 1.5
+    out = capsys.readouterr().out
+    assert out.startswith("✗ not solved yet: softmax took too long") and out.count("\n") == 1
+    assert "0.2 s allowed" in out
+
+
+def test_calls_that_are_slow_together_took_too_long(capsys, monkeypatch):
+    monkeypatch.setattr(check, "TOTAL_SECONDS", 0.3)
+
+    def slow_but_right(*args):
+        time.sleep(0.01)
+        return _right_warmup_cosine(*args)
+    assert check.warmup_cosine(slow_but_right) is False  # 713 calls: 7 s without the total
+    assert "more than 0.3 s in all" in capsys.readouterr().out
+
+
+def test_without_a_timer_the_time_is_measured_after_the_call(capsys, monkeypatch):
+    monkeypatch.setattr(check, "CALL_SECONDS", 0.1)
+    thread = threading.Thread(target=check.softmax, args=(lambda X: time.sleep(0.3),))
+    thread.start()  # not the main thread: no SIGALRM timer there
+    thread.join(timeout=5)
+    assert not thread.is_alive()
+    assert "took too long: a call ran 0.3 s, more than the 0.1 s allowed" in \
+        capsys.readouterr().out
+
+
+def test_a_deadline_leaves_random_numbers_grad_mode_and_an_earlier_timer_alone(capsys,
+                                                                               monkeypatch):
+    monkeypatch.setattr(check, "CALL_SECONDS", 0.1)
+    fired = []
+    old = signal.signal(signal.SIGALRM, lambda *args: fired.append(True))
+    old_timer = signal.setitimer(signal.ITIMER_REAL, 0.6)  # pytest-timeout's, if any
+    try:
+        def sleeps_without_grad(X, p):
+            torch.rand(3)
+            with torch.no_grad():
+                time.sleep(5)
+        torch.manual_seed(5)
+        want = torch.rand(3)
+        torch.manual_seed(5)
+        assert check.dropout_layer(sleeps_without_grad) is False
+        assert torch.equal(torch.rand(3), want) and torch.is_grad_enabled()
+        assert 0 < signal.getitimer(signal.ITIMER_REAL)[0] < 0.55  # the earlier timer runs on
+        time.sleep(0.6)
+        assert fired == [True]  # and its handler is back
+    finally:
+        signal.signal(signal.SIGALRM, old)
+        signal.setitimer(signal.ITIMER_REAL, *old_timer)
+    assert "took too long" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("name", sorted(set(STRICT) - {"lr_max"}))
+@pytest.mark.parametrize("value,words", [(None, "got a NoneType"),
+                                         (torch.zeros(3), "without (...)")])
+def test_checkers_need_a_function(capsys, name, value, words):
+    assert getattr(check, name)(value) is False
+    out = capsys.readouterr().out
+    assert f"d2lmini.check.{name} needs your function" in out and words in out
+    assert out.count("\n") == 1
+
+
+@pytest.mark.parametrize("result", [None, "s", float("nan"), [1.0]])
+def test_dropout_checks_every_later_call_too(capsys, result):
+    calls = []
+
+    def right_then_wrong(X, p):
+        calls.append(1)
+        return d2lmini.dropout_layer(X, p) if len(calls) <= 12 else result
+    assert check.dropout_layer(right_then_wrong) is False
+    out = capsys.readouterr().out
+    assert out.startswith("✗ not solved yet: dropout_layer: a later call") and out.count("\n") == 1
+
+
+@pytest.mark.parametrize("wrong", [lambda X: X > 0, lambda X: torch.zeros(2),
+                                   lambda X: torch.zeros(X.shape, dtype=torch.complex64),
+                                   lambda X: torch.ones(X.shape, dtype=torch.long)])
+def test_results_of_another_kind_get_a_verdict(capsys, wrong):
+    assert check.softmax(wrong) is False
+    assert capsys.readouterr().out.startswith("✗ not solved yet: softmax")
+
+
+@pytest.mark.parametrize("args,words", [
+    ((1, [0.5, 2.0]), "valid_loss must be a dict"),
+    ((1, {}), "valid_loss is empty"),
+    ((1, {0: float("nan"), 1: float("nan")}), "every run diverged"),
+    ((1, {0: 1.0, 1: float("nan")}), "its run diverged"),
+    ((1, {"a": 1.0}), "must map each λ (a number)"),
+    ((1, {0: 1.0, 1: 0.5}, [1.0]), "train_loss must be a dict"),
+])
+def test_pick_lambd_bad_arguments(capsys, args, words):
+    assert check.pick_lambd(*args) is False
+    out = capsys.readouterr().out
+    assert words in out and out.count("\n") == 1
+
+
+def test_pick_lambd_skips_diverged_runs(capsys):
+    assert check.pick_lambd(0, {0: 1.0, 1: float("nan"), 3: 2.0})
+    assert capsys.readouterr().out.startswith("✓ solved: λ = 0")
+
+
+def _lr_max_right(A):
+    return 2 / torch.linalg.eigvalsh(A).max().item()
+
+
+@pytest.mark.parametrize("value,A,words", [
+    (_lr_max_right, torch.ones(2, 3), "A must be a square matrix (n, n), got shape (2, 3)"),
+    (0.5, torch.ones(2, 3), "A must be a square matrix"),
+    (0.5, torch.tensor([[1.0, 2.0], [0.0, 1.0]]), "A must be symmetric"),
+    (0.5, -torch.eye(2), "eigenvalues >= 0"),
+    (0.5, "A", "square matrix of numbers, got a str"),
+    ("0.5", torch.eye(2), "a number or a function lr_max(A), got a str"),
+    (lambda A: torch.ones(2), None, "returned a tensor of shape (2,), expected one number"),
+])
+def test_lr_max_bad_arguments(capsys, value, A, words):
+    assert check.lr_max(value, A) is False
+    out = capsys.readouterr().out
+    assert words in out and out.count("\n") == 1
+
+
+def test_warmup_cosine_that_returns_a_vector(capsys):
+    assert check.warmup_cosine(lambda *args: torch.zeros(2)) is False
+    assert "returned a tensor of shape (2,), expected one number" in capsys.readouterr().out

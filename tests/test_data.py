@@ -129,3 +129,15 @@ def test_batches_gathered_a_chunk_at_a_time_are_those_of_one_index_per_batch(
         assert len(got) == len(expected) == len(batches)
         for (Xb, yb), idx in zip(got, expected):
             assert torch.equal(Xb, X[idx]) and torch.equal(yb, y[idx])
+
+
+@pytest.mark.parametrize("seed", ["abc", 2.5, False, -2**64])
+def test_a_seed_that_is_not_an_integer_is_named(data, seed):
+    with pytest.raises(ValueError, match=r"^seed must be an integer .* or None"):
+        Batches(*data, 10, seed=seed)
+
+
+@pytest.mark.parametrize("i", [-1, 0.5, "0", None])
+def test_try_gpu_needs_a_gpu_number(i):
+    with pytest.raises(ValueError, match=r"try_gpu\(i\) needs a GPU number i, an integer >= 0"):
+        d2lmini.try_gpu(i)

@@ -606,3 +606,189 @@ def test_leftovers_of_a_killed_download_are_cleaned_up(tmp_path, monkeypatch, re
         monkeypatch.setattr(dl, "BASE_URL", server.url)
         dl.download_fashion_mnist(cache)
     assert sorted(p.name for p in cache.iterdir()) == sorted([*fm.FILE_NAMES, alive.name])
+
+
+# ---------------------------------------------------------------- is it Fashion-MNIST? (issue 25)
+
+def idx(array: np.ndarray, level: int = 0) -> bytes:
+    """A uint8 array as a gzip'd IDX file (level 0: stored, quick to write and to read)."""
+    return gzip.compress(dl._idx_header(array) + array.tobytes(), compresslevel=level)
+
+
+def foreign_set(case: str, real_bytes) -> dict[str, bytes]:
+    """The four files of a set that is not Fashion-MNIST, built from the real ones."""
+    files = dict(real_bytes)
+    rng = np.random.default_rng(0)
+    if case == "random images":
+        files[fm.TEST_IMAGES] = idx(rng.integers(0, 256, (10000, 28, 28), dtype=np.uint8))
+    elif case == "labels 0..25":
+        files[fm.TRAIN_LABELS] = idx(rng.integers(0, 26, 60000, dtype=np.uint8))
+    elif case == "1000 images":
+        files[fm.TRAIN_IMAGES] = idx(np.zeros((1000, 28, 28), np.uint8))
+        files[fm.TRAIN_LABELS] = idx(np.arange(1000, dtype=np.uint8) % 10)
+    elif case == "swapped":
+        for a, b in ((fm.TRAIN_IMAGES, fm.TEST_IMAGES), (fm.TRAIN_LABELS, fm.TEST_LABELS)):
+            files[a], files[b] = real_bytes[b], real_bytes[a]
+    elif case == "one label changed":
+        labels = bytearray(gzip.decompress(real_bytes[fm.TEST_LABELS]))
+        labels[8] = (labels[8] + 1) % 10
+        files[fm.TEST_LABELS] = gzip.compress(bytes(labels))
+    return files
+
+
+FOREIGN = {  # case -> (the file named in the message, key words of the problem)
+    "random images": (fm.TEST_IMAGES, "content is not the official one"),
+    "labels 0..25": (fm.TRAIN_LABELS, "labels up to 25, but Fashion-MNIST's are 0..9"),
+    "1000 images": (fm.TRAIN_IMAGES, "1000 images, but the full set's training file has 60000"),
+    "swapped": (fm.TRAIN_IMAGES, "train and test files swapped?"),
+    "one label changed": (fm.TEST_LABELS, "SHA-256 of its decompressed bytes differs"),
+}
+
+
+@pytest.mark.parametrize("case, where", [*((case, "data_dir") for case in FOREIGN),
+                                         ("one label changed", "env")])
+def test_a_set_that_is_not_fashion_mnist_is_refused_naming_the_file(tmp_path, monkeypatch,
+                                                                     real_bytes, case, where):
+    folder = tmp_path / "set"
+    folder.mkdir()
+    for name, data in foreign_set(case, real_bytes).items():
+        (folder / name).write_bytes(data)
+    if where == "env":
+        monkeypatch.setenv(fm.ENV_VAR, str(folder))
+    with pytest.raises(ValueError) as info:
+        fm.load_data_fashion_mnist(256, "full", data_dir=folder if where == "data_dir" else None,
+                                   device="cpu")
+    name, problem = FOREIGN[case]
+    message = str(info.value)
+    assert message.startswith(f"{folder / name} is not Fashion-MNIST's {name}: ")
+    assert problem in message
+    how = "data_dir" if where == "data_dir" else fm.ENV_VAR
+    assert f"point {how} at a folder that holds the four official files" in message
+
+
+def test_a_re_gzipped_copy_of_the_official_files_loads(tmp_path, real_bytes):
+    """Debian's package re-gzips the files: other .gz checksums, the same content."""
+    folder = fill(tmp_path / "set", real_bytes)
+    labels = gzip.decompress(real_bytes[fm.TEST_LABELS])
+    (folder / fm.TEST_LABELS).write_bytes(gzip.compress(labels, compresslevel=1, mtime=1))
+    assert sha256(folder / fm.TEST_LABELS) != dl.FILES[fm.TEST_LABELS].sha256
+    *_, test_y = fm.fashion_mnist_tensors("full", data_dir=folder, device="cpu")
+    assert test_y.tolist() == list(labels[8:])
+
+
+def test_a_foreign_file_in_the_cache_is_to_be_deleted(tmp_path, monkeypatch, real_bytes):
+    cache = fill(tmp_path / "cache", real_bytes)
+    monkeypatch.setattr(dl, "default_cache_dir", lambda: cache)
+    monkeypatch.setattr(dl, "BASE_URL", closed_port_url())
+    monkeypatch.setitem(dl.CONTENT_SHA256, fm.TEST_LABELS, "0" * 64)  # as if it were foreign
+    with pytest.raises(ValueError) as info:
+        fm.fashion_mnist_tensors("full", device="cpu")
+    assert str(info.value).startswith(f"{cache / fm.TEST_LABELS} is not Fashion-MNIST's ")
+    assert "delete it from the cache folder" in str(info.value)
+
+
+@pytest.fixture(scope="module")
+def real_arrays():
+    """The four official arrays, read once."""
+    if not all((REAL_DIR / name).is_file() for name in fm.FILE_NAMES):
+        pytest.skip(f"the real Fashion-MNIST files are not in {REAL_DIR}")
+    return fm.read_set(REAL_DIR)
+
+
+def test_each_file_is_hashed_once_until_it_changes(tmp_path, monkeypatch, real_bytes,
+                                                   real_arrays):
+    folder = fill(tmp_path / "set", real_bytes)
+    monkeypatch.setattr(dl, "read_set", lambda _: real_arrays)  # the check, not the parse
+    hashed = []
+    real_hash = dl._content_sha256
+    monkeypatch.setattr(dl, "_content_sha256", lambda a: hashed.append(a.shape) or real_hash(a))
+    assert dl.read_full_set(folder) is real_arrays and len(hashed) == 4
+    dl.read_full_set(folder)
+    assert len(hashed) == 4  # the verdicts were kept
+    stat = (folder / fm.TEST_LABELS).stat()
+    os.utime(folder / fm.TEST_LABELS, ns=(stat.st_atime_ns, stat.st_mtime_ns + 1))
+    dl.read_full_set(folder)
+    assert hashed[4:] == [(10000,)]  # only the file that changed is hashed again
+
+
+# ---------------------------------------------------------------- unreadable files (issue 25)
+
+def deny(monkeypatch, method: str, denied: Path) -> None:
+    """Make Path.<method> raise PermissionError for denied (root could read it anyway)."""
+    real = getattr(Path, method)
+
+    def guarded(self, *args, **kwargs):
+        if self == denied:
+            raise PermissionError(13, "Permission denied", str(self))
+        return real(self, *args, **kwargs)
+
+    monkeypatch.setattr(Path, method, guarded)
+
+
+def test_an_unreadable_file_is_named_with_what_to_do(tmp_path, monkeypatch):
+    folder = tmp_path / "set"
+    folder.mkdir()
+    for name in fm.FILE_NAMES:
+        (folder / name).write_bytes(b"")
+    deny(monkeypatch, "read_bytes", folder / fm.TRAIN_IMAGES)
+    with pytest.raises(PermissionError) as info:
+        fm.fashion_mnist_tensors("full", data_dir=folder, device="cpu")
+    assert str(info.value).startswith(f"cannot read {folder / fm.TRAIN_IMAGES}: permission "
+                                      f"denied")
+    assert "chmod a+r" in str(info.value) and info.value.__suppress_context__
+    deny(monkeypatch, "read_bytes", fm.MINI_DIR / "SHA256SUMS")  # the bundled subset too
+    with pytest.raises(PermissionError, match="cannot read .*SHA256SUMS: permission denied"):
+        fm.fashion_mnist_tensors("mini", device="cpu")
+
+
+def test_an_unreadable_folder_is_named_with_what_to_do(tmp_path, monkeypatch):
+    folder = tmp_path / "set"
+    folder.mkdir()
+    deny(monkeypatch, "is_file", folder / fm.TRAIN_IMAGES)  # as a folder without x permission
+    with pytest.raises(dl.FashionMNISTUnavailableError) as info:
+        fm.fashion_mnist_tensors("full", data_dir=folder, device="cpu")
+    message = str(info.value)
+    assert message.startswith(f"data_dir={str(folder)!r} cannot be read: permission denied")
+    assert "chmod a+rx" in message and "point data_dir at a folder" in message
+
+
+def test_an_unreadable_cached_file_is_named_with_what_to_do(tmp_path, monkeypatch):
+    cache = tmp_path / "cache"
+    cache.mkdir()
+    (cache / fm.TRAIN_IMAGES).write_bytes(b"")
+
+    def denied(path):
+        raise PermissionError(13, "Permission denied", str(path))
+
+    monkeypatch.setattr(dl, "_file_checksums", denied)
+    with pytest.raises(dl.FashionMNISTUnavailableError) as info:
+        dl.download_fashion_mnist(cache)
+    message = str(info.value)
+    assert message.startswith(f"{cache / fm.TRAIN_IMAGES} in the cache folder cannot be read")
+    assert "delete it" in message and "data_dir=" in message
+
+
+# ---------------------------------------------------------------- arguments (issue 25)
+
+@pytest.mark.parametrize("data_dir", ["missing", "a file", "the full set"])
+def test_data_dir_with_the_mini_subset_is_refused(tmp_path, data_dir):
+    folder = {"missing": tmp_path / "typo", "a file": tmp_path / "notes.txt",
+              "the full set": tmp_path}[data_dir]
+    (tmp_path / "notes.txt").write_text("not a folder")
+    with pytest.raises(ValueError, match=r"data_dir=.* is used only with subset='full'"):
+        fm.load_data_fashion_mnist(256, data_dir=folder)
+
+
+@pytest.mark.parametrize("seed", ["abc", 1.5, True, 2**64])
+def test_a_shuffle_seed_that_is_not_an_integer_is_named(seed):
+    with pytest.raises(ValueError, match=r"^shuffle_seed must be an integer .* or None"):
+        fm.load_data_fashion_mnist(256, shuffle_seed=seed, device="cpu")
+
+
+def test_a_device_without_cuda_is_named_with_what_to_do(monkeypatch):
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    with pytest.raises(ValueError, match=r"device='cuda', but torch sees no CUDA GPU.*"
+                                         r"d2lmini\.try_gpu\(\)"):
+        fm.load_data_fashion_mnist(256, device="cuda")
+    with pytest.raises(ValueError, match=r"device must be a device such as 'cpu'.*, got 'gpu'"):
+        fm.fashion_mnist_tensors(device="gpu")

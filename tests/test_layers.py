@@ -20,7 +20,7 @@ MACHINERY = sorted((PACKAGE / "machinery").glob("*.py"))
 # what a learner's module must not import: threads, image bytes, matplotlib's inner workings
 NOT_FOR_LEARNERS = {"threading", "weakref", "base64", "struct", "PIL", "ipywidgets",
                     "matplotlib.backends", "matplotlib.backend_bases", "matplotlib.transforms"}
-LEARNER_LINES = 1500  # about 1,000 lines of code and 400 of docstrings and comments
+LEARNER_LINES = 1700  # 1,666 today (1,141 of code), with the argument checks: no creeping
 
 
 def imports(path: Path) -> list[tuple[str, bool]]:
@@ -65,8 +65,8 @@ def test_importing_the_learners_layer_loads_no_machinery():
 
 
 def test_the_machinery_is_not_imported_by_the_learners_layer_except_where_said():
-    """Two arrows go up: the loader asks download.py for the full set's folder (inside the
-    function that needs it), and nothing else."""
+    """One arrow goes up: the loader asks download.py for the full set, found, read and checked
+    (inside the function that needs it); __init__.py's lazy names are looked up, not imported."""
     upward = {(path.name, name) for path in LEARNER for name, _ in imports(path)
               if name.startswith(".machinery")}
     assert upward == {("fashion_mnist.py", ".machinery.download")}

@@ -250,3 +250,86 @@ def test_step_returns_the_closures_loss_and_reads_each_groups_own_lr():
     scheduler.step()  # "initial_lr", in each group, is not a hyperparameter of update()
     opt.step(closure)
     assert a.item() == pytest.approx(0.45) and b.item() == pytest.approx(0.725)
+
+
+# --- sparse gradients: torch's result where torch.optim takes them, else torch's words -------
+
+def embedding_race(make, steps=3):
+    """A sparse nn.Embedding (float64) after `steps` steps of make(params), and the error."""
+    torch.manual_seed(0)
+    emb = nn.Embedding(10, 3, sparse=True).double()
+    opt = make(emb.parameters())
+    try:
+        for _ in range(steps):
+            opt.zero_grad()
+            emb(torch.tensor([1, 2, 2, 7])).pow(2).sum().backward()
+            opt.step()
+    except (RuntimeError, ValueError) as error:
+        return emb.weight.detach(), error
+    return emb.weight.detach(), None
+
+
+SPARSE_CASES = [  # (name, hyperparameters, whether d2lmini takes the sparse gradient)
+    ("SGD", dict(lr=0.1), True), ("SGD", dict(lr=0.1, momentum=0.9), True),
+    ("SGD", dict(lr=0.1, momentum=0.9, nesterov=True), True),
+    ("SGD", dict(lr=0.1, weight_decay=0.1), False),  # torch fails with an internal error
+    ("Adagrad", {}, False), ("RMSprop", {}, False), ("Adadelta", {}, False), ("Adam", {}, False),
+    ("AdamW", {}, False), ("NAdam", {}, False),
+]
+
+
+@pytest.mark.filterwarnings("ignore:Sparse invariant checks")  # torch's Adagrad, sparse
+@pytest.mark.parametrize("name, kw, takes", SPARSE_CASES,
+                         ids=[f"{n}-{kw}" for n, kw, _ in SPARSE_CASES])
+def test_sparse_gradients_match_torch_or_are_refused_in_torchs_words(name, kw, takes):
+    start = embedding_race(lambda ps: optim.SGD(ps, lr=1), steps=0)[0]
+    ours, error = embedding_race(lambda ps: getattr(optim, name)(ps, **kw))
+    theirs, torch_error = embedding_race(lambda ps: getattr(torch.optim, name)(ps, **kw))
+    if takes:
+        assert error is None and torch_error is None
+        assert not torch.equal(ours, start), "the embedding must move"
+        assert torch.allclose(ours, theirs, rtol=0, atol=1e-12)
+    else:
+        assert isinstance(error, ValueError), error
+        assert f"{name} does not support sparse gradients" in str(error)
+        assert "param_groups[0]['params'][0] (shape (10, 3))" in str(error)
+        assert ("weight_decay=0" if name == "SGD" else "sparse=False") in str(error)
+        assert torch.equal(ours, start), "refused before any change"
+        if name not in ("SGD", "Adagrad"):  # torch's Adagrad takes them: use it (the message)
+            assert "does not support sparse gradients" in str(torch_error)
+
+
+# --- hyperparameters in a param group are checked as __init__'s are ---------------------------
+
+@pytest.mark.parametrize("name, kw, bad, message", [
+    ("Adam", dict(lr=0.01), dict(betas=(1.0, 0.999)), r"betas\[0\] \(beta1\) must be in \[0, 1\)"),
+    ("AdamW", {}, dict(betas=(0.9,)), r"betas must be a pair"),
+    ("NAdam", {}, dict(momentum_decay=-1), r"momentum_decay must be .* >= 0"),
+    ("SGD", dict(lr=0.1), dict(lr=-1), r"lr must be a finite number > 0"),
+    ("SGD", dict(lr=0.1), dict(momentum=float("nan")), r"momentum must be a finite number >= 0"),
+    ("SGD", dict(lr=0.1, momentum=0.9), dict(nesterov=True, momentum=0),
+     r"nesterov=True needs a momentum > 0"),
+    ("Adagrad", {}, dict(eps=0), r"eps must be a finite number > 0"),
+    ("RMSprop", {}, dict(alpha=2), r"alpha must be in \[0, 1\]"),
+    ("Adadelta", {}, dict(rho=-0.5), r"rho must be in \[0, 1\]"),
+    ("Adam", {}, dict(weight_decay=-0.1), r"weight_decay must be .* >= 0"),
+])
+def test_a_bad_hyperparameter_in_a_param_group_is_refused(name, kw, bad, message):
+    params = problem()[0]
+    with pytest.raises(ValueError, match="param group 1: " + message):  # in __init__'s groups
+        getattr(optim, name)([{"params": params[:2]}, {"params": params[2:], **bad}], **kw)
+    opt = getattr(optim, name)(params[:2], **kw)
+    with pytest.raises(ValueError, match="param group 1: " + message):  # added later
+        opt.add_param_group({"params": params[2:], **bad})
+    assert len(opt.param_groups) == 1
+
+
+def test_good_param_groups_are_stored_checked_and_a_scheduler_may_change_lr():
+    params = problem()[0]
+    opt = optim.Adam([{"params": params[:2], "betas": [0.5, 0.9]}, {"params": params[2:]}],
+                     lr=0.01)
+    assert opt.param_groups[0]["betas"] == (0.5, 0.9) and opt.param_groups[1]["lr"] == 0.01
+    opt.add_param_group({"params": [torch.zeros(2, requires_grad=True)], "lr": 1})
+    assert opt.param_groups[2]["lr"] == 1.0 and opt.param_groups[2]["eps"] == 1e-8
+    torch.optim.lr_scheduler.LambdaLR(opt, lambda epoch: 0.0)  # lr 0: a scheduler's business
+    assert opt.param_groups[0]["lr"] == 0

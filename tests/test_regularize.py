@@ -94,3 +94,36 @@ def test_gradients_flow_through_kept_units_only():
     w = torch.randn(5, requires_grad=True)
     (l2_penalty(w) + l1_penalty(w)).backward()
     assert torch.allclose(w.grad, w.detach() + w.detach().sign())
+
+
+def test_dropout_one_keeps_the_graph_and_the_gradient_is_zero():
+    X = torch.randn(4, 5, requires_grad=True)
+    out = dropout_layer(X * 2, 1)  # X * 2: a layer's output, as in a network
+    assert torch.equal(out, torch.zeros(4, 5)) and out.requires_grad
+    out.sum().backward()
+    assert X.grad is not None and torch.equal(X.grad, torch.zeros(4, 5))
+
+
+@pytest.mark.parametrize("X", [torch.arange(6), torch.ones(3, dtype=torch.int32),
+                               torch.tensor([True, False])], ids=["int64", "int32", "bool"])
+@pytest.mark.parametrize("p", [0, 0.5, 1])
+def test_dropout_refuses_integer_and_bool_X_for_every_p(X, p):
+    with pytest.raises(ValueError, match=rf"X must hold floating-point numbers .*got dtype "
+                                         rf"{X.dtype}.*X\.float\(\)"):
+        dropout_layer(X, p)
+
+
+@pytest.mark.parametrize("dtype", [torch.float16, torch.float64, torch.complex64])
+def test_dropout_keeps_a_floating_dtype_for_every_p(dtype):
+    X = torch.ones(3, 4, dtype=dtype)
+    assert {dropout_layer(X, p).dtype for p in [0, 0.5, 1]} == {dtype}
+
+
+@pytest.mark.parametrize("penalty", [l1_penalty, l2_penalty])
+def test_penalties_refuse_bool_and_complex_w_with_what_to_do(penalty):
+    with pytest.raises(ValueError, match=r"w must hold numbers, got True/False.*w\.float\(\)"):
+        penalty(torch.tensor([True, False, True]))
+    with pytest.raises(ValueError, match=r"w must hold real numbers, got dtype torch\.complex64"
+                                         r".*w\.abs\(\).*view_as_real"):
+        penalty(torch.tensor([1 + 1j, 2j]))
+    assert penalty(torch.tensor([3, -4])).item() == (12.5 if penalty is l2_penalty else 7)

@@ -72,6 +72,29 @@ def test_cross_entropy_matches_torch():
     assert torch.allclose(ours, expected, atol=1e-6)
 
 
+def test_linreg_with_integer_features_says_to_convert_them():
+    with pytest.raises(ValueError, match=r"X has dtype torch.int64 but w has torch.float32.*"
+                                         r"X.float\(\)"):
+        d2lmini.linreg(torch.ones(3, 2, dtype=torch.long), torch.ones(2, 1), 0.0)
+
+
+def test_linreg_with_a_weight_per_missing_feature():
+    with pytest.raises(ValueError, match=r"X has 2 columns .* but w has 3 rows"):
+        d2lmini.linreg(torch.ones(3, 2), torch.ones(3, 1), 0.0)
+
+
+def test_squared_loss_with_a_label_missing():
+    with pytest.raises(ValueError, match=r"y has 19 values .* but y_hat has 20 .*one label per "
+                                         r"prediction"):
+        d2lmini.squared_loss(torch.ones(20, 1), torch.ones(19))
+
+
+def test_softmax_of_one_example_as_a_vector():
+    with pytest.raises(ValueError, match=r"X must have shape \(examples, classes\), got "
+                                         r"\(10,\).*X.reshape\(1, -1\)"):
+        d2lmini.softmax(torch.ones(10))
+
+
 # ---------------------------------------------------------------- the same code as the chapters
 
 CANONICAL = '''

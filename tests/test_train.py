@@ -326,3 +326,123 @@ def test_a_dataloader_over_an_iterable_dataset_has_no_len_and_still_trains():
     history, _ = small_linreg(batches=torch.utils.data.DataLoader(Stream(), batch_size=25))
     assert history.epoch_size == 100
     assert history.step_examples == [25] * 8 and len(history.epoch_loss) == 2
+
+
+# ---------------------------------------------------------------- losses and runs that would lie
+
+def linreg_batches(n=100, batch_size=10):
+    d2lmini.set_seed(0)
+    X, y = d2lmini.synthetic_data([2, -3.4], 4.2, n, device="cpu")
+    return X, y, d2lmini.Batches(X, y, batch_size)
+
+
+def sgd_run(loss, batches):
+    w = torch.zeros(2, 1, requires_grad=True)
+    b = torch.zeros(1, requires_grad=True)
+    return d2lmini.train(lambda X: d2lmini.linreg(X, w, b), loss,
+                         lambda n: d2lmini.sgd([w, b], 0.03, n), batches, 1, progress=False)
+
+
+def test_a_mean_loss_with_a_per_example_updater_is_refused():
+    _, _, batches = linreg_batches()
+    with pytest.raises(ValueError, match="one number for a minibatch of 10.*summed.*"
+                                         "reduction='none'.*torch optimizer"):
+        sgd_run(lambda y_hat, y: d2lmini.squared_loss(y_hat, y).mean(), batches)
+
+
+def test_a_loss_broadcast_into_every_pair_is_refused():
+    X, y, _ = linreg_batches()
+    batches = d2lmini.Batches(X, y.reshape(-1), 10)  # labels (n,) against predictions (n, 1)
+    with pytest.raises(ValueError, match=r"shape \(10, 10\) for 10 examples.*broadcast.*"
+                                         r"y.reshape\(y_hat.shape\)"):
+        sgd_run(lambda y_hat, y: (y_hat - y) ** 2 / 2, batches)
+
+
+@pytest.mark.parametrize("returned", [0.5, None])
+def test_a_loss_that_is_not_a_tensor_is_refused(returned):
+    _, _, batches = linreg_batches()
+    with pytest.raises(ValueError, match="must return a tensor.*torch operations"):
+        sgd_run(lambda y_hat, y: returned, batches)
+
+
+def test_a_loss_without_weights_to_train_is_refused():
+    _, _, batches = linreg_batches()
+    with pytest.raises(ValueError, match="does not depend on any weight with requires_grad"):
+        sgd_run(lambda y_hat, y: d2lmini.squared_loss(y_hat.detach(), y), batches)
+
+
+class SqrtModel(nn.Module):
+    """y = a * sqrt(s) * x: at s = 0 the loss is finite, and its gradient in s is not."""
+
+    def __init__(self):
+        super().__init__()
+        self.a = nn.Parameter(torch.ones(1))
+        self.s = nn.Parameter(torch.zeros(1))
+
+    def forward(self, X):
+        return (self.a * torch.sqrt(self.s) * X[:, :1])
+
+
+def test_a_gradient_that_is_not_finite_is_named_not_blamed_on_the_learning_rate():
+    _, _, batches = linreg_batches()
+    net = SqrtModel()
+    history = d2lmini.train(net, nn.MSELoss(), torch.optim.SGD(net.parameters(), lr=1e-4),
+                            batches, 2, progress=False)
+    assert history.diverged_at == 1 and math.isfinite(history.step_loss[0])
+    assert "the gradient of s holds NaN or inf although the loss was finite" in history.message()
+    assert "at the initial weights" in history.message() and "sqrt or log at 0" in history.message()
+    assert "learning rate" not in history.message()
+
+
+def test_nan_in_the_data_behind_a_loss_that_hides_it_is_blamed_on_the_data():
+    X, y, _ = linreg_batches()
+    X[15, 0] = float("nan")
+    net = nn.Linear(2, 1)
+    hidden = d2lmini.train(net, lambda y_hat, y: torch.nan_to_num((y_hat - y) ** 2),
+                           torch.optim.SGD(net.parameters(), lr=0.01),
+                           d2lmini.Batches(X, y, 10, shuffle=False), 1, progress=False)
+    assert hidden.diverged_at == 2 and math.isfinite(hidden.step_loss[-1])
+    assert "its minibatch holds NaN or inf" in hidden.message()
+
+
+def test_weights_that_end_not_finite_mark_the_run_although_every_loss_was():
+    _, _, batches = linreg_batches()
+    net = nn.Linear(2, 1)
+    steps = []
+
+    def spoil_at_the_end(batch_size):  # a faulty updater: the last step breaks the weights
+        steps.append(1)
+        with torch.no_grad():
+            for w in net.parameters():
+                w -= 0.01 * w.grad / batch_size
+                w.grad.zero_()
+            if len(steps) == len(batches):
+                net.weight.fill_(float("nan"))
+
+    history = d2lmini.train(net, lambda y_hat, y: torch.nan_to_num((y_hat - y) ** 2),
+                            spoil_at_the_end, batches, 1, progress=False)
+    assert all(math.isfinite(v) for v in history.step_loss) and history.diverged
+    assert "weight holds NaN or inf after it although every loss was finite" in history.message()
+    assert "torch.nansum" in history.message()
+
+
+def test_ctrl_c_keeps_the_history_of_the_steps_done():
+    _, _, batches = linreg_batches()
+    net = nn.Linear(2, 1)
+    seen = []
+
+    def loss(y_hat, y):
+        if len(seen) == 13:
+            raise KeyboardInterrupt
+        seen.append(1)
+        return ((y_hat - y) ** 2).reshape(-1)
+
+    with pytest.raises(KeyboardInterrupt) as stopped:
+        d2lmini.train(net, loss, torch.optim.SGD(net.parameters(), lr=0.01), batches, 3,
+                      record=lambda: 1, progress=False)
+    history = stopped.value.history
+    assert isinstance(stopped.value, d2lmini.TrainingInterrupted)
+    assert history.interrupted_at == len(history.step_loss) == len(history.trace) == 13
+    assert len(history.epoch_loss) == 1  # the first epoch's 10 steps, then 3 of the second
+    assert history.message().startswith("interrupted at step 13 (Ctrl-C)")
+    assert "final loss" not in str(stopped.value)

@@ -5,11 +5,24 @@ inputs tried: it varies every argument (shapes, n = 1, hyperparameters, random i
 call), checks that results keep their gradient where training needs it, and checks that a
 random function draws fresh, independent random numbers. Checkers leave the notebook's random
 numbers alone (each runs under torch.random.fork_rng).
+
+Each call of the learner's function has a deadline, CALL_SECONDS, and all its calls in one
+check together TOTAL_SECONDS: a function that sleeps or loops forever gets "took too long"
+instead of holding the cell. Where Python can (the main thread, on a system with SIGALRM:
+Linux and macOS, so Jupyter, Colab and Kaggle), a timer (signal.setitimer) interrupts the
+function at the deadline, between two Python steps; one long torch operation is interrupted
+only when it returns. Elsewhere (another thread, Windows) the time is measured after each call,
+so an endless function still holds the cell. A timer set before the check (pytest-timeout's)
+is put back with the time it had left.
 """
 
 import copy
 import functools
 import math
+import numbers
+import signal
+import threading
+import time
 from collections.abc import Callable
 
 import torch
@@ -38,13 +51,128 @@ def report(ok: bool, message: str, fix: str = "the function above") -> bool:
     return ok
 
 
+# Deadlines. The reference answers take under a millisecond a call (1 ms at most, cold, on
+# this project's CI machine; a Python loop over every entry, as a learner may write dropout,
+# 0.12 s): 2 s leaves a slow laptop 15 times that loop's time and still answers a class within
+# seconds. The total bounds checkers that call the function hundreds of times (warmup_cosine:
+# 713 calls); the loop-over-entries dropout needs 1 s of it.
+CALL_SECONDS = 2.0
+TOTAL_SECONDS = 20.0
+
+
+class _TookTooLong(BaseException):
+    """The learner's function ran past its deadline. A BaseException, like KeyboardInterrupt,
+    so that an `except Exception` in the learner's function cannot swallow it."""
+
+
+class _Deadline:
+    """Gives each call of the learner's function CALL_SECONDS, and all of them TOTAL_SECONDS,
+    during one check (a context manager; wrap(fn) gives the timed function)."""
+
+    def __init__(self, name: str):
+        self.name, self.spent, self.calls, self.running, self.fired = name, 0.0, 0, False, False
+        self.by_total = False  # whether the call running now has less than CALL_SECONDS left
+        self.timer = (hasattr(signal, "setitimer") and hasattr(signal, "SIGALRM")
+                      and threading.current_thread() is threading.main_thread()
+                      and signal.getsignal(signal.SIGALRM) is not None)  # None: set outside Python
+
+    def __enter__(self) -> "_Deadline":
+        if self.timer:
+            self.old_handler = signal.signal(signal.SIGALRM, self._alarm)
+            self.old_timer = signal.setitimer(signal.ITIMER_REAL, 0)  # put back in __exit__
+            self.entered = time.monotonic()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.stop()
+        if self.timer:
+            signal.signal(signal.SIGALRM, self.old_handler)
+            delay, interval = self.old_timer
+            if delay:  # an earlier timer: the time it had left (at once if that has passed)
+                left = delay - (time.monotonic() - self.entered)
+                signal.setitimer(signal.ITIMER_REAL, max(left, 1e-3), interval)
+
+    def stop(self) -> None:
+        """No more alarms: the check is over (an alarm may have ended it anywhere)."""
+        self.running = False
+        if self.timer:
+            signal.setitimer(signal.ITIMER_REAL, 0)
+
+    def _alarm(self, signum, frame) -> None:
+        if self.running:  # a late alarm after the call has returned is ignored
+            self.fired = True
+            raise _TookTooLong(self._message())
+
+    def _message(self, took: float | None = None) -> str:
+        if self.spent >= TOTAL_SECONDS or self.by_total:
+            return (f"{self.name} took too long: its {self.calls} calls took more than "
+                    f"{TOTAL_SECONDS:g} s in all, where the reference takes under a millisecond "
+                    f"a call: use tensor operations, not Python loops over entries")
+        ran = f"ran {took:.3g} s, more than" if took else "ran past"
+        return (f"{self.name} took too long: a call {ran} the {CALL_SECONDS:g} s allowed "
+                f"(the reference takes under a millisecond): look for a loop that never ends "
+                f"or a time.sleep")
+
+    def wrap(self, fn: Callable) -> Callable:
+        """fn, timed: raises _TookTooLong when a call runs past its deadline."""
+        @functools.wraps(fn)
+        def timed(*args, **kwargs):
+            if self.running:  # a call inside a call runs under the outer call's deadline
+                return fn(*args, **kwargs)
+            limit = min(CALL_SECONDS, TOTAL_SECONDS - self.spent)
+            self.by_total = limit < CALL_SECONDS
+            if limit <= 0:
+                raise _TookTooLong(self._message())
+            self.calls += 1
+            start = time.monotonic()
+            self.running = True
+            if self.timer:  # again every 0.1 s, should the function swallow the first one
+                signal.setitimer(signal.ITIMER_REAL, limit, 0.1)
+            try:
+                result = fn(*args, **kwargs)
+            finally:
+                if self.timer:
+                    signal.setitimer(signal.ITIMER_REAL, 0)
+                self.running = False
+                took = time.monotonic() - start
+                self.spent += took
+            if self.fired or took > limit:  # a swallowed alarm, or no timer here
+                raise _TookTooLong(self._message(took))
+            return result
+        return timed
+
+
+# checkers whose first argument may be a number instead of the learner's function
+_TAKES_A_NUMBER = {"lr_max"}
+
+
 def _keeps_rng(checker: Callable) -> Callable:
     """Run checker under torch.random.fork_rng, so that the notebook's random numbers stay as
-    they were (checkers build models, whose initialisation draws random numbers)."""
+    they were (checkers build models, whose initialisation draws random numbers); give the
+    learner's function (the first argument) its deadlines; refuse what is not a function."""
     @functools.wraps(checker)
     def wrapper(*args, **kwargs):
-        with torch.random.fork_rng(devices=[]):
-            return checker(*args, **kwargs)
+        name = checker.__name__
+        your_fn = args[0] if args else None
+        if not callable(your_fn) and name not in _TAKES_A_NUMBER:
+            result = (" (a result? pass the function itself, without (...))"
+                      if isinstance(your_fn, torch.Tensor | numbers.Number | tuple) else "")
+            return report(False, f"d2lmini.check.{name} needs your function, e.g. "
+                                 f"d2lmini.check.{name}(my_{name}), got a "
+                                 f"{type(your_fn).__name__}{result}",
+                          fix="the argument of this check")
+        grad_mode = torch.is_grad_enabled()
+        try:
+            with torch.random.fork_rng(devices=[]), _Deadline(name) as deadline:
+                if callable(your_fn):
+                    args = (deadline.wrap(your_fn), *args[1:])
+                try:
+                    return checker(*args, **kwargs)
+                except _TookTooLong as slow:
+                    deadline.stop()
+                    return report(False, str(slow))
+        finally:  # an interrupted `with torch.no_grad()` in the learner's function
+            torch.set_grad_enabled(grad_mode)
     return wrapper
 
 
@@ -74,7 +202,8 @@ def compare(your_fn: Callable, reference: Callable, make_args: Callable, name: s
         hint = shape_hint(got) if shape_hint and isinstance(got, torch.Tensor) else None
         problem = _difference(got, want, args, atol, shape_hint=hint)
         if problem:
-            mistake = diagnose(got, args) if diagnose and isinstance(got, torch.Tensor) else None
+            mistake = (diagnose(got, args) if diagnose and isinstance(got, torch.Tensor)
+                       and got.shape == want.shape and got.is_floating_point() else None)
             return report(False, f"{name}: {problem}" + (f" ({mistake})" if mistake else ""))
     for trial, args in enumerate(tried if grad_args else []):  # the values are right: gradients
         problem = _gradient_problem(your_fn, reference, args, grad_args, trial)
@@ -430,6 +559,8 @@ def _difference(got, want: torch.Tensor, args: tuple, atol: float,
     if not isinstance(got, torch.Tensor):
         return f"returned a {type(got).__name__}, expected a tensor"
     got = got.detach()
+    if got.dtype == torch.bool or got.is_complex():
+        return f"returned a tensor of {got.dtype}, expected real numbers ({want.dtype})"
     if got.shape != want.shape:
         hint = f": {shape_hint}" if shape_hint else ""
         return f"returned shape {tuple(got.shape)}, expected {tuple(want.shape)}{hint}"
@@ -576,21 +707,65 @@ def lr_max(value, A: torch.Tensor | None = None) -> bool:
     on A and on random symmetric positive definite matrices of sizes 1 to 5.
     """
     fix = "lr_max above"
+    if A is not None:
+        A, problem = _symmetric_matrix(A)
+        if problem:
+            return report(False, problem, fix="the matrix A given to this check")
     if callable(value):
         return _lr_max_function(value, A)
     if A is None:
         return report(False, "pass the matrix too: d2lmini.check.lr_max(lr_max, A)", fix=fix)
-    A = torch.as_tensor(A, dtype=torch.float64)
     want = 2 / torch.linalg.eigvalsh(A).max().item()
-    try:
-        got = float(value)
-    except (TypeError, ValueError):
-        return report(False, f"lr_max must be a number, got {type(value).__name__}", fix=fix)
+    got = _number(value)
+    if got is None:
+        return report(False, f"lr_max must be a number or a function lr_max(A), got a "
+                             f"{type(value).__name__}", fix=fix)
     if abs(got - want) <= 1e-3 * want:
         return report(True, f"lr_max = {got:.4g}: GD converges below it and diverges above",
                       fix=fix)
     return report(False, f"lr_max = {got:.4g} is not the largest stable learning rate"
                          + _lr_max_hint(got, A), fix=fix)
+
+
+def _number(value) -> float | None:
+    """value as a float if it is one number (a 0-d or 1-element tensor, a numpy number), or
+    None (a string, a bool, None, a tensor of several numbers)."""
+    if isinstance(value, str | bool | bytes) or value is None:
+        return None
+    try:
+        return float(value)
+    except (TypeError, ValueError, RuntimeError):
+        return None
+
+
+def _what(value) -> str:
+    """value's kind in words: 'a str', 'a tensor of shape (2,)'."""
+    if isinstance(value, torch.Tensor):
+        return f"a tensor of shape {tuple(value.shape)}"
+    return "None" if value is None else f"a {type(value).__name__}"
+
+
+def _symmetric_matrix(A) -> tuple[torch.Tensor | None, str | None]:
+    """A as a float64 tensor, and what is wrong with it as the matrix of (1/2) w^T A w: None,
+    or a message (A must be square, symmetric, finite, with eigenvalues >= 0, the largest > 0)."""
+    try:
+        A = torch.as_tensor(A, dtype=torch.float64)
+    except (TypeError, ValueError, RuntimeError):
+        return None, f"A must be a square matrix of numbers, got a {type(A).__name__}"
+    if A.ndim != 2 or A.shape[0] != A.shape[1] or not len(A):
+        return None, (f"A must be a square matrix (n, n), got shape {tuple(A.shape)}: the "
+                      f"loss (1/2) wᵀAw needs as many rows as columns")
+    if not torch.isfinite(A).all():
+        return None, "A holds NaN or inf: give a matrix of finite numbers"
+    if not torch.allclose(A, A.T, rtol=1e-5, atol=1e-8):
+        return None, ("A must be symmetric (A == A.T): the curvature of (1/2) wᵀAw is "
+                      "(A + A.T) / 2, so pass that")
+    eig = torch.linalg.eigvalsh(A)
+    if eig.max() <= 0 or eig.min() < -1e-9 * eig.abs().max():
+        return None, (f"A must have eigenvalues >= 0, the largest > 0 (a bowl), got "
+                      f"{eig.min().item():.3g} to {eig.max().item():.3g}: with a negative one "
+                      f"GD diverges at any learning rate")
+    return A, None
 
 
 def _lr_max_function(your_fn: Callable, A: torch.Tensor | None) -> bool:
@@ -607,9 +782,12 @@ def _lr_max_function(your_fn: Callable, A: torch.Tensor | None) -> bool:
         want = 2 / torch.linalg.eigvalsh(M.double()).max().item()
         try:
             result = your_fn(M.clone())
-            got = float(result)
         except Exception as error:
             return report(False, f"lr_max(A) raised {type(error).__name__}: {error}")
+        got = _number(result)
+        if got is None:
+            return report(False, f"lr_max(A) returned {_what(result)}, expected one number "
+                                 f"(2 / the largest eigenvalue)")
         if not abs(got - want) <= 1e-3 * want:
             return report(False, f"lr_max(A) = {got:.4g} for a {len(M)}×{len(M)} matrix "
                                  f"whose largest stable learning rate is {want:.4g}"
@@ -641,11 +819,13 @@ def warmup_cosine(your_fn: Callable) -> bool:
             call = f"warmup_cosine(step={step}, lr={lr:g}, warmup={warmup}, total={total})"
             try:
                 result = your_fn(step, lr, warmup, total)
-                if result is None:
-                    return report(False, f"{call} returned None: did you forget `return`?")
-                got = float(result)
             except Exception as error:
                 return report(False, f"{call} raised {type(error).__name__}: {error}")
+            if result is None:
+                return report(False, f"{call} returned None: did you forget `return`?")
+            got = _number(result)
+            if got is None:
+                return report(False, f"{call} returned {_what(result)}, expected one number")
             if not math.isclose(got, want, rel_tol=1e-6, abs_tol=1e-9 * lr):
                 hint = ""
                 if step < warmup and math.isclose(got, lr * (1 + math.cos(
@@ -682,14 +862,14 @@ def dropout_layer(your_fn: Callable) -> bool:
         try:
             got = _call_seeded(your_fn, seed, X.clone(), p)
         except Exception as error:
-            hint = " (when dropout == 1, return torch.zeros_like(X))" if p == 1 else ""
+            hint = " (when dropout == 1, return X * 0)" if p == 1 else ""
             return report(False, f"{call} raised {type(error).__name__}: {error}{hint}")
         if not isinstance(got, torch.Tensor) or got.shape != X.shape:
             return report(False, f"{call}: {_difference(got, X, (), 0)}")
         got = got.detach()
         if not torch.isfinite(got).all():
             return report(False, f"{call} gave nan or inf (when dropout == 1, "
-                                 f"return torch.zeros_like(X): dividing by 1 - 1 = 0 fails)")
+                                 f"return X * 0: dividing by 1 - 1 = 0 fails)")
         kept = got != 0
         share = kept.float().mean().item()
         if abs(share - (1 - p)) > 0.03:
@@ -704,7 +884,10 @@ def dropout_layer(your_fn: Callable) -> bool:
             hint = (": divide the kept entries by 1 - dropout (inverted dropout), so the "
                     "expected output stays X") if unscaled else ""
             return report(False, f"{call}: the kept entries are not X / (1 - dropout){hint}")
-    problem = _dropout_randomness(your_fn) or _dropout_gradient(your_fn)
+    try:
+        problem = _dropout_randomness(your_fn) or _dropout_gradient(your_fn)
+    except Exception as error:
+        problem = f"a later call raised {type(error).__name__}: {error}"
     if problem:
         return report(False, f"dropout_layer: {problem}")
     return report(True, "dropout_layer keeps each entry with probability 1 - dropout and "
@@ -725,8 +908,13 @@ def _dropout_randomness(your_fn: Callable, p: float = 0.5, calls: int = 40) -> s
     """What is wrong with the randomness of a dropout_layer's masks, or None: each entry must
     be kept independently of the other entries of its row and column, and afresh each call."""
     X = torch.rand(64, 50, generator=torch.Generator().manual_seed(1)) + 0.5
-    masks = torch.stack([_call_seeded(your_fn, 1000 + i, X.clone(), p).detach() != 0
-                         for i in range(calls)]).float()  # (calls, rows, columns)
+    masks = []
+    for i in range(calls):
+        got = _call_seeded(your_fn, 1000 + i, X.clone(), p)
+        if not isinstance(got, torch.Tensor) or got.shape != X.shape:
+            return f"a later call {_difference(got, X, (), 0)}"
+        masks.append(got.detach() != 0)
+    masks = torch.stack(masks).float()  # (calls, rows, columns)
     if any(torch.equal(masks[i], masks[i + 1]) for i in range(calls - 1)):
         return ("it drops the same entries on every call: draw a fresh random mask each call "
                 "(no fixed seed or generator inside the function)")
@@ -757,6 +945,8 @@ def _dropout_gradient(your_fn: Callable, p: float = 0.5) -> str | None:
     except Exception as error:
         return (f"{_KEEP_GRAD}; with an input that requires a gradient it raised "
                 f"{type(error).__name__}: {error}")
+    if not isinstance(got, torch.Tensor) or got.shape != X.shape:
+        return f"with an input that requires a gradient it {_difference(got, X, (), 0)}"
     if not got.requires_grad:
         return _KEEP_GRAD
     (grad,) = torch.autograd.grad(got.sum(), X, allow_unused=True)
@@ -853,22 +1043,48 @@ def _standardize_problem(your_fn: Callable, train: torch.Tensor,
 
 def pick_lambd(lambd, valid_loss: dict, train_loss: dict | None = None) -> bool:
     """Check that lambd is the value with the lowest validation loss (valid_loss: λ -> loss)."""
-    best = min(valid_loss, key=valid_loss.get)
     fix = "best_lambd above"
+    problem = _losses_problem(valid_loss, "valid_loss") or (
+        None if train_loss is None else _losses_problem(train_loss, "train_loss"))
+    if problem:
+        return report(False, problem, fix="the arguments of this check")
+    valid_loss = {float(k): float(v) for k, v in valid_loss.items()}
+    train_loss = train_loss and {float(k): float(v) for k, v in train_loss.items()}
     tried = ", ".join(f"{v:g}" for v in valid_loss)
-    try:  # a number, a 0-d tensor or a numpy number; matched to the value tried
-        if isinstance(lambd, str | bool):
-            raise TypeError("not a number")
-        number = float(lambd)
-        lambd = next(v for v in valid_loss if math.isclose(v, number, rel_tol=1e-9,
-                                                           abs_tol=1e-12))
-    except (TypeError, ValueError, RuntimeError, StopIteration):
+    number = _number(lambd)
+    match = next((v for v in valid_loss if number is not None  # a number in any form
+                  and math.isclose(v, number, rel_tol=1e-9, abs_tol=1e-12)), None)
+    if match is None:
         return report(False, f"λ = {lambd!r} is not one of the values tried ({tried})", fix=fix)
+    lambd = match
+    if not math.isfinite(valid_loss[lambd]):
+        return report(False, f"λ = {lambd:g} has validation loss {valid_loss[lambd]}: its run "
+                             f"diverged, so it cannot be the best", fix=fix)
+    best = min(valid_loss, key=lambda v: (not math.isfinite(valid_loss[v]), valid_loss[v]))
     if lambd == best:
         return report(True, f"λ = {lambd:g} has the lowest validation loss, "
                             f"{valid_loss[lambd]:.4g}", fix=fix)
-    if train_loss and lambd == min(train_loss, key=train_loss.get):
+    if train_loss and lambd == min(train_loss, key=lambda v: (
+            not math.isfinite(train_loss[v]), train_loss[v])):
         return report(False, f"λ = {lambd:g} has the lowest training loss, but λ is there for "
                              f"new data: choose by the validation loss", fix=fix)
     return report(False, f"λ = {lambd:g} has validation loss {valid_loss[lambd]:.4g}; another "
                          f"value tried has a lower one", fix=fix)
+
+
+def _losses_problem(losses, name: str) -> str | None:
+    """What is wrong with losses as a dict {λ: final loss} of numbers, or None."""
+    if not isinstance(losses, dict):
+        return (f"{name} must be a dict {{λ: final loss}}, e.g. {{lambd: run.metrics"
+                f"['{name}'][-1] for lambd, run in sweep.items()}}, got a "
+                f"{type(losses).__name__}")
+    if not losses:
+        return f"{name} is empty: run the sweep over λ first, so there is something to pick from"
+    for key, value in losses.items():
+        if _number(key) is None or _number(value) is None:
+            return (f"{name} must map each λ (a number) to its final loss (a number), "
+                    f"got {key!r}: {value!r:.40}")
+    if name == "valid_loss" and not any(math.isfinite(_number(v)) for v in losses.values()):
+        return (f"every run diverged ({name} holds only NaN or inf): rerun the sweep with a "
+                f"smaller learning rate")
+    return None

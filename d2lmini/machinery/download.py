@@ -1,10 +1,17 @@
 """The full Fashion-MNIST set: find it, download it, repair the cache; rebuild the mini subset.
 
-``find_fashion_mnist(data_dir)`` is what the loader (``d2lmini.fashion_mnist``) calls for
-``subset="full"``. A folder you name (``data_dir``, or else the environment variable
-``D2LMINI_DATA``) is used as it is, or refused with a message that says which file it lacks.
-If you name none, a per-user cache folder (``default_cache_dir()``) is used, and filled by a
-download the first time.
+``read_full_set(data_dir)`` is what the loader (``d2lmini.fashion_mnist``) calls for
+``subset="full"``: it finds the four files (``find_fashion_mnist``), reads them, and checks that
+they are Fashion-MNIST. A folder you name (``data_dir``, or else the environment variable
+``D2LMINI_DATA``) is used if it holds the four files, or refused with a message that says which
+file it lacks. If you name none, a per-user cache folder (``default_cache_dir()``) is used, and
+filled by a download the first time.
+
+Whichever way the files were found, their content must be the official one: 60000 training and
+10000 test images of 28x28, labels 0..9, and the SHA-256 of each file's decompressed IDX bytes
+(``CONTENT_SHA256``; Debian's package re-gzips the files, which changes the .gz checksums but not
+these). A good verdict is kept for the process, per file (its path, size and modification time),
+so that loading the same files again skips the hashing (about 0.03 s).
 
 Downloads: each file goes to a temporary file ``<name>.<process id>.<random>.part`` in the
 cache folder and replaces the cached file (in one atomic rename) only when its size and
@@ -40,8 +47,10 @@ from ..fashion_mnist import (
     ENV_VAR,
     TEST_IMAGES,
     TEST_LABELS,
+    TEST_SIZE,
     TRAIN_IMAGES,
     TRAIN_LABELS,
+    TRAIN_SIZE,
     read_set,
 )
 
@@ -76,6 +85,20 @@ FILES = {
         "67da17c76eaffca5446c3361aaab5c3cd6d1c2608764d35dfb1850b086bf8dd5",
         "bb300cfdad3c16e7a12a480ee83cd310", 5148),
 }
+
+
+# The SHA-256 of each file's content, i.e. of its decompressed IDX bytes (header and data), made
+# once from the official files with
+#   python -c "import gzip, hashlib, sys; print(hashlib.sha256(gzip.decompress(
+#              open(sys.argv[1], 'rb').read())).hexdigest())" FILE
+# They hold for any gzip of the same bytes (Debian's re-gzipped copies too).
+CONTENT_SHA256 = {
+    TRAIN_IMAGES: "c59f468a2f672dc815687fe0f83887768d799fd8a3f3276145d20f83aa44d888",
+    TRAIN_LABELS: "bad3541b69d912435c50bb6ba87bec294ff4f6a2e1246121d8633921760443d9",
+    TEST_IMAGES: "5b4141f0afbad91edebe8549f8fcffe087ea10ca49f1dbef5c9a5cd8815ce37b",
+    TEST_LABELS: "0402a96d92fd2663957122ceb108a494c5af83dab82d92729df917d7dec38c34",
+}
+_verified: set[tuple[str, int, int]] = set()  # (path, size, mtime_ns) of files found good
 
 
 class FashionMNISTUnavailableError(RuntimeError):
@@ -199,10 +222,17 @@ def download_fashion_mnist(folder: str | os.PathLike | None = None) -> Path:
     todo = []
     for name, info in FILES.items():
         path = folder / name
-        if path.is_file() and _file_checksums(path) != (info.sha256, info.md5):
-            print(f"{path} is damaged (its checksum is wrong); downloading it again")
-        elif path.is_file():
-            continue
+        try:
+            if path.is_file() and _file_checksums(path) != (info.sha256, info.md5):
+                print(f"{path} is damaged (its checksum is wrong); downloading it again")
+            elif path.is_file():
+                continue
+        except PermissionError as err:
+            raise FashionMNISTUnavailableError(
+                f"{err.filename or path} in the cache folder cannot be read (permission "
+                f"denied). Make it readable for your user (or delete it, so that it is "
+                f"downloaded again), or put the four official files into a folder of your own "
+                f"and pass data_dir='that/folder' (or set {ENV_VAR}=that/folder).") from None
         todo.append(name)
     if folder.is_dir():
         _remove_leftovers(folder)
@@ -230,13 +260,20 @@ def download_fashion_mnist(folder: str | os.PathLike | None = None) -> Path:
 
 def _check_folder(folder: Path, how: str) -> Path:
     """Return folder if it holds the four files; else raise, saying what is missing."""
-    if not folder.is_dir():
-        problem = "does not exist" if not folder.exists() else "is not a folder"
+    try:
+        if not folder.is_dir():
+            problem = "does not exist" if not folder.exists() else "is not a folder"
+            raise FashionMNISTUnavailableError(
+                f"{how}={str(folder)!r} {problem} (looked for {folder.absolute()}). Point it at "
+                f"the folder that holds the four Fashion-MNIST files ({', '.join(FILES)}), or "
+                f"leave it out to use the cache folder {default_cache_dir()} (downloaded when "
+                f"needed).")
+        missing = [name for name in FILES if not (folder / name).is_file()]
+    except PermissionError as err:
         raise FashionMNISTUnavailableError(
-            f"{how}={str(folder)!r} {problem} (looked for {folder.absolute()}). Point it at the "
-            f"folder that holds the four Fashion-MNIST files ({', '.join(FILES)}), or leave it "
-            f"out to use the cache folder {default_cache_dir()} (downloaded when needed).")
-    missing = [name for name in FILES if not (folder / name).is_file()]
+            f"{how}={str(folder)!r} cannot be read: permission denied for "
+            f"{err.filename or folder}. Make the folder readable for your user (chmod a+rx), "
+            f"or point {how} at a folder of your own that holds the four files.") from None
     if missing:
         what = (f"holds none of the four Fashion-MNIST files ({', '.join(FILES)})"
                 if len(missing) == len(FILES) else
@@ -247,29 +284,100 @@ def _check_folder(folder: Path, how: str) -> Path:
     return folder
 
 
+def _named_folder(data_dir: str | os.PathLike | None) -> tuple[str, Path] | None:
+    """(how, folder) for the folder the learner named (data_dir, else $D2LMINI_DATA), or None."""
+    if data_dir is not None and str(data_dir) != "":
+        return "data_dir", Path(data_dir)
+    if os.environ.get(ENV_VAR):
+        return ENV_VAR, Path(os.environ[ENV_VAR])
+    return None
+
+
 def find_fashion_mnist(data_dir: str | os.PathLike | None = None) -> Path:
     """Return a folder with the four full-set files: data_dir, $D2LMINI_DATA, or the cache.
 
-    A folder you name (data_dir, or $D2LMINI_DATA when data_dir is None) is used as it is
-    (Debian's re-gzipped copies have other checksums; read_idx_gz still catches damaged
-    files), or refused with a message that says what is missing in it. Only when neither is
-    given is the cache folder used, and filled or repaired by a download.
+    A folder you name (data_dir, or $D2LMINI_DATA when data_dir is None) is used if it holds
+    the four files (Debian's re-gzipped copies have other .gz checksums, so read_full_set checks
+    their content instead), or refused with a message that says what is missing in it. Only
+    when neither is given is the cache folder used, and filled or repaired by a download.
     """
-    if data_dir is not None and str(data_dir) != "":
-        return _check_folder(Path(data_dir), "data_dir")
-    if os.environ.get(ENV_VAR):
-        return _check_folder(Path(os.environ[ENV_VAR]), ENV_VAR)
+    named = _named_folder(data_dir)
+    if named is not None:
+        return _check_folder(named[1], named[0])
     return download_fashion_mnist(default_cache_dir())
+
+
+def _stamp(path: Path) -> tuple[str, int, int]:
+    """What identifies a file's version: its path, size and modification time (ns)."""
+    stat = path.stat()
+    return str(path.resolve()), stat.st_size, stat.st_mtime_ns
+
+
+def _content_sha256(array: np.ndarray) -> str:
+    """The SHA-256 of the IDX bytes that read_idx_gz parsed array from (header and data)."""
+    digest = hashlib.sha256(_idx_header(array))
+    digest.update(np.ascontiguousarray(array))
+    return digest.hexdigest()
+
+
+def _problems(arrays: tuple[np.ndarray, ...]) -> dict[str, str]:
+    """What is wrong with each file's arrays (name -> problem); {} if counts and labels fit."""
+    n_train, n_test = len(arrays[0]), len(arrays[2])
+    if (n_train, n_test) == (TEST_SIZE, TRAIN_SIZE):
+        return {TRAIN_IMAGES: f"train and test files swapped? (it holds {TEST_SIZE} images "
+                              f"and the test file {TEST_IMAGES} holds {TRAIN_SIZE})"}
+    problems = {}
+    for name, n, expected, split in ((TRAIN_IMAGES, n_train, TRAIN_SIZE, "training"),
+                                     (TEST_IMAGES, n_test, TEST_SIZE, "test")):
+        if n != expected:
+            problems[name] = (f"it holds {n} images, but the full set's {split} file has "
+                              f"{expected} (a subset, or another data set?)")
+    for name, labels in ((TRAIN_LABELS, arrays[1]), (TEST_LABELS, arrays[3])):
+        if labels.size and labels.max() > 9:
+            problems[name] = (f"it holds labels up to {labels.max()}, but Fashion-MNIST's are "
+                              f"0..9 (another data set?)")
+    return problems
+
+
+def read_full_set(data_dir: str | os.PathLike | None = None) -> tuple[np.ndarray, ...]:
+    """Find the full set (see find_fashion_mnist), read its four arrays, check they are it."""
+    folder = find_fashion_mnist(data_dir)
+    # Stamped before reading: a file changed after that gets a new stamp, so it is checked again.
+    stamps = {name: _stamp(folder / name) for name in FILES}
+    arrays = read_set(folder)
+    problems = _problems(arrays)
+    for name, array in zip(FILES, arrays):
+        if (name not in problems and stamps[name] not in _verified
+                and _content_sha256(array) != CONTENT_SHA256[name]):
+            problems[name] = ("its counts and labels look right, but its content is not the "
+                              "official one (the SHA-256 of its decompressed bytes differs: "
+                              "an image or a label changed?)")
+    if not problems:
+        _verified.update(stamps.values())
+        return arrays
+    name, problem = next(iter(problems.items()))
+    named = _named_folder(data_dir)
+    if named is None:
+        fix = "delete it from the cache folder, so that the next load downloads it again"
+    else:
+        fix = (f"point {named[0]} at a folder that holds the four official files (or leave "
+               f"data_dir and {ENV_VAR} out, to download them into the cache)")
+    raise ValueError(f"{folder / name} is not Fashion-MNIST's {name}: {problem}. To fix it, "
+                     f"{fix}.")
 
 
 # ---------------------------------------------------------------- the bundled mini subset
 
+def _idx_header(array: np.ndarray) -> bytes:
+    """The IDX header of a uint8 array: 0, 0, 8 (unsigned byte), ndim, then each dimension."""
+    return bytes([0, 0, 8, array.ndim]) + np.asarray(array.shape, dtype=">u4").tobytes()
+
+
 def _write_idx_gz(path: Path, array: np.ndarray) -> None:
     """Write a uint8 array as a gzip'd IDX file, byte for byte the same on every run."""
-    header = bytes([0, 0, 8, array.ndim]) + np.asarray(array.shape, dtype=">u4").tobytes()
     with open(path, "wb") as f, gzip.GzipFile(filename="", mode="wb", fileobj=f,
                                               compresslevel=9, mtime=0) as gz:
-        gz.write(header + np.ascontiguousarray(array, dtype=np.uint8).tobytes())
+        gz.write(_idx_header(array) + np.ascontiguousarray(array, dtype=np.uint8).tobytes())
 
 
 def make_mini_subset(source_dir: str | os.PathLike, out_dir: str | os.PathLike) -> Path:
