@@ -146,12 +146,15 @@ class TrainingInterrupted(KeyboardInterrupt):
 
 def train_epoch(history: History, net: Callable, loss: Callable, updater: Updater,
                 batches: Iterable, record: Callable[[], Any] | None = None,
-                bar: tqdm | None = None, weights: Sequence = ()) -> bool:
+                bar: tqdm | None = None, weights: list | None = None) -> bool:
     """One pass over batches, each step's loss added to history; False once a loss (or the
-    gradient of one of the named weights) is not finite.
+    gradient of one of the weights) is not finite.
 
-    bar, a tqdm progress bar, is advanced after each step.
+    bar, a tqdm progress bar, is advanced after each step. weights, (name, tensor) pairs, are
+    the weights whose gradients are checked; an empty list is filled with those the first
+    loss was computed from.
     """
+    weights = [] if weights is None else weights
     if isinstance(net, torch.nn.Module):
         net.train()  # evaluate() may have switched it to eval mode
     is_optimizer = isinstance(updater, torch.optim.Optimizer)
@@ -170,6 +173,8 @@ def train_epoch(history: History, net: Callable, loss: Callable, updater: Update
                 objective, count = l.mean(), 1
             else:  # like sgd: the gradients of the summed loss
                 objective, count = l.sum(), l.numel()
+            if not weights:
+                weights += _weights_behind(objective)
             objective.backward()
             graded = [(name, w) for name, w in weights if w.grad is not None]
             # the step's numbers: its loss, then 1 for each finite gradient (0 for one that is not)
@@ -242,6 +247,21 @@ def _named_weights(net: Callable, updater: Updater) -> list[tuple[str, torch.Ten
                 for g, group in enumerate(updater.param_groups)
                 for i, w in enumerate(group["params"])]
     return [(name, w) for name, w in net.named_parameters()] if names else []
+
+
+def _weights_behind(loss: torch.Tensor) -> list[tuple[str, torch.Tensor]]:
+    """The tensors with requires_grad=True that the loss was computed from (the weights a
+    function like sgd steps), found by walking its graph back to its leaves."""
+    found, seen, todo = [], set(), [loss.grad_fn]
+    while todo:
+        node = todo.pop()
+        if node is None or node in seen:
+            continue
+        seen.add(node)
+        if hasattr(node, "variable"):  # a leaf: the node that accumulates its .grad
+            found.append(node.variable)
+        todo += [parent for parent, _ in node.next_functions]
+    return [(f"the weight of shape {tuple(w.shape)}", w) for w in reversed(found)]
 
 
 def _check_weights(history: History, weights: Sequence) -> None:

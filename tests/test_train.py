@@ -446,3 +446,14 @@ def test_ctrl_c_keeps_the_history_of_the_steps_done():
     assert len(history.epoch_loss) == 1  # the first epoch's 10 steps, then 3 of the second
     assert history.message().startswith("interrupted at step 13 (Ctrl-C)")
     assert "final loss" not in str(stopped.value)
+
+
+def test_a_function_updaters_weights_are_found_through_the_loss_and_checked_too():
+    """Chapter 1's way: tensors and sgd. train() finds w and s behind the first loss."""
+    _, _, batches = linreg_batches()
+    w = torch.ones(2, 1, requires_grad=True)
+    s = torch.zeros(1, requires_grad=True)  # sqrt(s) at 0: a finite loss, an infinite slope
+    history = d2lmini.train(lambda X: X @ w * torch.sqrt(s), d2lmini.squared_loss,
+                            lambda n: d2lmini.sgd([w, s], 1e-4, n), batches, 1, progress=False)
+    assert history.diverged_at == 1 and math.isfinite(history.step_loss[0])
+    assert "the gradient of the weight of shape (1,) holds NaN or inf" in history.message()
