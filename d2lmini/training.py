@@ -147,94 +147,99 @@ class TrainingInterrupted(KeyboardInterrupt):
 def train_epoch(history: History, net: Callable, loss: Callable, updater: Updater,
                 batches: Iterable, record: Callable[[], Any] | None = None,
                 bar: tqdm | None = None, weights: list | None = None) -> bool:
-    """One pass over batches, each step's loss added to history; False once a loss (or the
-    gradient of one of the weights) is not finite.
+    """One pass over batches, each step's loss added to history; False once one is not finite.
 
     bar, a tqdm progress bar, is advanced after each step. weights, (name, tensor) pairs, are
-    the weights whose gradients are checked; an empty list is filled with those the first
-    loss was computed from.
+    looked at when a loss is not finite, to say which one broke; an empty list is filled with
+    those the first loss was computed from.
     """
     weights = [] if weights is None else weights
     if isinstance(net, torch.nn.Module):
         net.train()  # evaluate() may have switched it to eval mode
     is_optimizer = isinstance(updater, torch.optim.Optimizer)
-    unread = []  # per step: its numbers still on the device (see _read), X, y
+    unread = []  # (loss, its count, X, y) of the steps whose loss is still on the device
     try:
         for X, y in batches:
             try:
                 y_hat = net(X)
                 l = loss(y_hat, y)
             except NonFiniteError:  # softmax was given NaN: the weights have diverged
-                nan = torch.full((1,), math.nan, device=X.device)
-                return _read(history, [*unread, (nan, 1, (), X, y)])
+                nan = torch.full((), math.nan, device=X.device)
+                return _read(history, [*unread, (nan, 1, X, y)], weights)
             check_loss(l, y_hat, y, summed=not is_optimizer)
             if is_optimizer:
-                updater.zero_grad()
                 objective, count = l.mean(), 1
             else:  # like sgd: the gradients of the summed loss
                 objective, count = l.sum(), l.numel()
             if not weights:
                 weights += _weights_behind(objective)
+            unread.append((objective.detach(), count, X, y))
+            if len(unread) == _steps_between_checks(l):  # on the CPU: before this step's update
+                finite, unread = _read(history, unread, weights), []
+                if not finite:
+                    if record is not None and len(history.trace) < history.diverged_at:
+                        history.trace.append(record())  # where the weights were
+                    return False
+            if is_optimizer:
+                updater.zero_grad()
             objective.backward()
-            graded = [(name, w) for name, w in weights if w.grad is not None]
-            # the step's numbers: its loss, then 1 for each finite gradient (0 for one that is not)
-            numbers = torch.stack([objective.detach(), *(torch.isfinite(w.grad).all()
-                                                         for _, w in graded)]) \
-                if graded else objective.detach().reshape(1)
             if is_optimizer:
                 updater.step()
             else:
                 updater(len(X))
-            unread.append((numbers, count, [name for name, _ in graded], X, y))
             if record is not None:
                 history.trace.append(record())
             if bar is not None:
                 bar.update()
-            if len(unread) == _steps_between_checks(l):
-                if not _read(history, unread):
-                    return False
-                unread = []
     except KeyboardInterrupt:
-        _read(history, unread)  # keep the steps done
+        _read(history, unread, weights)  # keep the steps done
         raise
-    return _read(history, unread)
+    return _read(history, unread, weights)
 
 
-def _read(history: History, unread: list) -> bool:
-    """Add the losses of unread steps to history up to the first that is not finite (or whose
-    gradient is not), and call the hooks; False if there was one."""
+def _read(history: History, unread: list, weights: Sequence) -> bool:
+    """Add the losses of unread steps to history up to the first that is not finite, and call
+    the hooks; False if there was one."""
     if not unread:
         return True
-    if len(unread) == 1:  # one step: read its numbers directly
-        numbers = unread[0][0].tolist()
+    if len(unread) == 1:  # one step: read its number directly
+        totals = [unread[0][0].item()]
     else:  # several (on a GPU): one wait for all of them
-        numbers = torch.cat([step[0].float() for step in unread]).tolist()
+        totals = torch.stack([l.float() for l, _, _, _ in unread]).tolist()
     finite = True
-    for _, count, names, X, y in unread:
-        value, *grads_ok = numbers[:1 + len(names)]
-        numbers = numbers[1 + len(names):]
-        history.step_loss.append(value / count)  # the step's mean loss
+    for i, (total, (_, count, X, y)) in enumerate(zip(totals, unread)):
+        value = total / count  # the step's mean loss
+        history.step_loss.append(value)
         history.step_examples.append(len(X))
-        bad = [name for name, ok in zip(names, grads_ok) if not ok]
-        if math.isfinite(value) and not bad:
-            continue
-        history.diverged_at = len(history.step_loss)
-        history.bad_data = not all(bool(torch.isfinite(t).all()) for t in (X, y)
-                                   if isinstance(t, torch.Tensor))
-        if math.isfinite(value) and not history.bad_data:
-            why = ("the learning rate is too large (the weights grew until their gradient "
-                   "overflowed), or an operation in the model has an infinite slope there"
-                   if history.diverged_at > 1 else  # the initial weights: not the learning rate
-                   "at the initial weights: look for an operation in the model with an infinite "
-                   "slope there")
-            history.nonfinite = (f"the gradient of {bad[0]} holds NaN or inf although the loss "
-                                 f"was finite: {why} (sqrt or log at 0, a division by 0)")
-        del history.trace[history.diverged_at:]
-        finite = False
-        break
+        if not math.isfinite(value):
+            history.diverged_at = len(history.step_loss)
+            history.bad_data = not all(bool(torch.isfinite(t).all()) for t in (X, y)
+                                       if isinstance(t, torch.Tensor))
+            if not history.bad_data and i == len(unread) - 1:  # no update since: look at them
+                _which_weight_broke(history, weights)
+            del history.trace[history.diverged_at:]
+            finite = False
+            break
     for hook in progress_hooks:
         hook(history)
     return finite
+
+
+def _which_weight_broke(history: History, weights: Sequence) -> None:
+    """If weights held NaN or inf before the update of the step whose loss is not finite, the
+    update before made them so, from a gradient that was not finite: say which weights."""
+    broken = [name for name, w in weights if not bool(torch.isfinite(w).all())]
+    step = history.diverged_at
+    if not broken or step < 2 or not math.isfinite(history.step_loss[step - 2]):
+        return  # the weights are finite: the loss itself overflowed (a learning rate too large)
+    why = ("at the initial weights, so not the learning rate: look for an operation in the "
+           "model with an infinite slope there" if step == 2 else
+           "the learning rate is too large (the weights grew until their gradient overflowed), "
+           "or an operation in the model has an infinite slope there")
+    names = ", ".join(broken[:3]) + (f" and {len(broken) - 3} more" if len(broken) > 3 else "")
+    history.nonfinite = (f"{names} held NaN or inf after step {step - 1}, whose loss "
+                         f"was finite ({history.step_loss[step - 2]:.3g}): its gradient was not "
+                         f"finite, {why} (sqrt or log at 0, a division by 0)")
 
 
 def _named_weights(net: Callable, updater: Updater) -> list[tuple[str, torch.Tensor]]:
