@@ -101,9 +101,10 @@ def train(net: Callable, loss: Callable, updater: Updater, batches: Iterable, ep
     such as a generator only for epochs=1). evaluate() runs after each epoch and returns
     metrics; record() runs after each step and its results go to History.trace (e.g. the
     weights, to draw their path). An nn.Module is put in training mode each epoch.
-    Where train() can see the weights (net is an nn.Module, or updater a torch optimizer), it
-    also stops at a gradient that is not finite, and checks the weights at the end. Ctrl-C
-    stops a run with TrainingInterrupted, which holds the History of the steps done.
+    When a loss is not finite, it says which weights already held NaN or inf (the net's, the
+    optimizer's, or those the loss was computed from), and it checks them at the end of the
+    run too. Ctrl-C stops a run with TrainingInterrupted, which holds the History of the steps
+    done.
     """
     epochs = check_train_args(net, loss, updater, batches, epochs)
     history = History(epochs=epochs, epoch_size=_epoch_size(batches))
@@ -116,7 +117,7 @@ def train(net: Callable, loss: Callable, updater: Updater, batches: Iterable, ep
             for epoch in range(epochs):
                 first = len(history.step_loss)
                 if not train_epoch(history, net, loss, updater, batches, record, bar, weights):
-                    break  # a loss or a gradient was not finite
+                    break  # a loss was not finite
                 sizes, losses = history.step_examples[first:], history.step_loss[first:]
                 if not sizes:
                     check_not_exhausted(epoch)
