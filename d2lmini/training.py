@@ -159,6 +159,7 @@ def train_epoch(history: History, net: Callable, loss: Callable, updater: Update
         net.train()  # evaluate() may have switched it to eval mode
     is_optimizer = isinstance(updater, torch.optim.Optimizer)
     unread = []  # (loss, its count, X, y) of the steps whose loss is still on the device
+    every = 0  # steps between reading losses back: set at the first step, from its device
     try:
         for X, y in batches:
             try:
@@ -167,7 +168,9 @@ def train_epoch(history: History, net: Callable, loss: Callable, updater: Update
             except NonFiniteError:  # softmax was given NaN: the weights have diverged
                 nan = torch.full((), math.nan, device=X.device)
                 return _read(history, [*unread, (nan, 1, X, y)], weights)
-            check_loss(l, y_hat, y, summed=not is_optimizer)
+            if not every:  # the loss's shape is the same each step: check it at the first
+                check_loss(l, y_hat, y, summed=not is_optimizer)
+                every = _steps_between_checks(l)
             if is_optimizer:
                 objective, count = l.mean(), 1
             else:  # like sgd: the gradients of the summed loss
@@ -175,7 +178,7 @@ def train_epoch(history: History, net: Callable, loss: Callable, updater: Update
             if not weights:
                 weights += _weights_behind(objective)
             unread.append((objective.detach(), count, X, y))
-            if len(unread) == _steps_between_checks(l):  # on the CPU: before this step's update
+            if len(unread) == every:  # on the CPU: before this step's update
                 finite, unread = _read(history, unread, weights), []
                 if not finite:
                     if record is not None and len(history.trace) < history.diverged_at:

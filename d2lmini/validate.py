@@ -14,7 +14,9 @@ class NonFiniteError(ValueError):
 def check_number(value, name: str, low: float, high: float | None = None, *,
                   low_open: bool = False, high_open: bool = True, hint: str = "") -> float:
     """Return value as a float if it is a finite number in the range, else raise ValueError."""
-    ok = not isinstance(value, bool) and isinstance(value, numbers.Real) and math.isfinite(value)
+    ok = type(value) in (float, int) or (  # the common case first: this runs every step
+        not isinstance(value, bool) and isinstance(value, numbers.Real))
+    ok = ok and math.isfinite(value)
     ok = ok and (value > low if low_open else value >= low)
     ok = ok and (high is None or (value < high if high_open else value <= high))
     if not ok:
@@ -28,7 +30,8 @@ def check_number(value, name: str, low: float, high: float | None = None, *,
 
 def check_positive_int(value: int, name: str, upper: int | None = None) -> int:
     """Return value if it is an integer in [1, upper], else raise ValueError."""
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+    if type(value) is not int and (isinstance(value, bool)
+                                   or not isinstance(value, numbers.Integral)):
         raise ValueError(f"{name} must be an integer >= 1, got {value!r}")
     if value < 1 or (upper is not None and value > upper):
         allowed = f"between 1 and {upper}" if upper is not None else ">= 1"

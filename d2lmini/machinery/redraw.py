@@ -3,12 +3,14 @@ looks the same as in the last redraw.
 
 A redraw has two layers:
 - the background: each axes' frame, ticks, tick labels, axis labels, grid and titles, contour
-  lines (plot.plot_contour's), and legends at a fixed place (drawn under the curves);
+  lines (ax.contour's, and plot.plot_contour's line collection), and legends at a fixed place
+  (drawn under the curves);
 - the foreground: everything else (curves, texts, legends placed "best").
 Most of the time of a redraw goes into the background (text above all), and from one run to
 the next it rarely changes. So when the background would look as it did last time (same size,
-limits, scales, ticks, labels and titles, and tagged artists), its pixels are pasted back and
-only the foreground is drawn on them. This is the "blitting" of matplotlib's animations.
+limits, scales, ticks, labels and titles, contour lines and fixed legends), its pixels are
+pasted back and only the foreground is drawn on them. This is the "blitting" of matplotlib's
+animations.
 """
 
 import struct
@@ -18,6 +20,7 @@ import numpy as np
 from matplotlib import rc_context, rcParams
 from matplotlib.axes import Axes
 from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.collections import LineCollection
 from matplotlib.contour import ContourSet
 from matplotlib.figure import Figure
 from matplotlib.font_manager import FontProperties
@@ -189,13 +192,14 @@ def _look(ax: Axes) -> tuple:
 
 
 def _background_look(artist) -> tuple | None:
-    """What a contour set or a fixed-place legend looks like (it is drawn with the background);
-    None for any other artist."""
-    if isinstance(artist, ContourSet):
+    """What contour lines (a contour set, or a collection of lines) or a fixed-place legend look
+    like (they are drawn with the background); None for any other artist."""
+    if isinstance(artist, ContourSet | LineCollection):
         paths = [path.vertices for path in artist.get_paths()]
         points = np.concatenate(paths) if paths else np.zeros((0, 2))
-        return ("contour", tuple(artist.levels), hash(points.round(9).tobytes()),
-                artist.get_linewidth().tobytes(), artist.get_alpha())
+        return ("lines", tuple(getattr(artist, "levels", ())), hash(points.round(9).tobytes()),
+                artist.get_linewidth().tobytes(), artist.get_edgecolor().tobytes(),
+                artist.get_alpha())
     if isinstance(artist, Legend) and getattr(artist, "_loc", 0) != 0:  # 0: "best", data-dependent
         handles = getattr(artist, "legend_handles", None) or artist.legendHandles  # mpl < 3.7
         return ("legend", artist._loc, tuple(text.get_text() for text in artist.get_texts()),
