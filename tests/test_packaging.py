@@ -35,22 +35,14 @@ ROOT = Path(__file__).resolve().parents[1]
 VERSION = d2lmini.__version__
 CACHE = Path(tempfile.gettempdir()) / "d2lmini-colab-wheels"
 
-# What Colab preinstalls (github.com/googlecolab/backend-info, pip-freeze.txt, August 2026): the
-# packages d2lmini needs or touches, and the versions of their own requirements, for the copy.
-COLAB_STACK = {"numpy": "2.1.3", "matplotlib": "3.10.0", "ipywidgets": "7.7.1",
-               "ipykernel": "6.17.1", "ipython": "7.34.0", "tqdm": "4.67.3", "pooch": "1.9.0",
-               "requests": "2.32.4"}
-COLAB_CONSTRAINTS = """\
-backcall==0.2.0 certifi==2026.7.22 charset-normalizer==3.4.9 contourpy==1.3.3 cycler==0.12.1
-debugpy==1.8.15 decorator==4.4.2 filelock==3.32.3 fonttools==4.63.0 fsspec==2025.3.0 idna==3.18
-ipython-genutils==0.2.0 Jinja2==3.1.6 jupyter_client==7.4.9 jupyter_core==5.9.1
-jupyterlab_widgets==3.0.16 kiwisolver==1.5.0 MarkupSafe==3.0.3 matplotlib-inline==0.2.2
-mpmath==1.3.0 nest-asyncio==1.6.0 networkx==3.6.1 notebook==6.5.7 packaging==26.3 parso==0.8.7
-pexpect==4.9.0 pickleshare==0.7.5 pillow==11.3.0 platformdirs==4.11.3 prompt_toolkit==3.0.53
-psutil==5.9.5 ptyprocess==0.7.0 Pygments==2.21.0 pyparsing==3.3.2 python-dateutil==2.9.0.post0
-pyzmq==26.2.1 setuptools==75.2.0 six==1.17.0 sympy==1.14.0 tornado==6.5.7 traitlets==5.7.1
-typing_extensions==4.16.0 urllib3==2.5.0 wcwidth==0.8.2 widgetsnbextension==3.6.10
-""".split() + [f"{name}=={version}" for name, version in COLAB_STACK.items()]
+# What Colab preinstalls (.ci/platforms.toml, with its date and source): the packages d2lmini
+# needs or touches (torch aside: the copy links this suite's own), and the versions of their own
+# requirements, for the copy.
+COLAB = tomllib.loads((ROOT / ".ci" / "platforms.toml").read_text())["colab"]
+COLAB_STACK = {name: version for name, version in (pin.split("==") for pin in COLAB["packages"])
+               if name != "torch"}
+COLAB_CONSTRAINTS = COLAB["others"] + [f"{name}=={version}"
+                                       for name, version in COLAB_STACK.items()]
 
 # The unit tests of the core modules, run from the unpacked sdist (kept short for CI's time; every
 # test module is still imported there, with the support modules it needs).
