@@ -96,20 +96,22 @@ def plot_loss(ax: Axes, history: History, ghosts: Sequence[History] = (),
     """
     x, raw = _steps(history)
     smoothed = _smooth(raw, smooth if smooth is not None else _beta(x))
+    low, high = _loss_range(history, raw, smoothed, ghosts)
     if smoothed != raw:  # the raw steps, faint, where the average differs from them
         ax.plot(x, raw, color=THIS_RUN, **RAW)
     for old, color in zip(reversed(ghosts), GHOST_COLORS):
         old_x, old_raw = _steps(old)
+        old_smoothed = _smooth(old_raw, smooth if smooth is not None else _beta(old_x))
         label = difference(old, history) + (" (diverged)" if old.diverged else "")
-        ax.plot(old_x, _smooth(old_raw, smooth if smooth is not None else _beta(old_x)),
-                color=color, label=label, **GHOST)
+        if _hidden_under(old_x, old_smoothed, x, smoothed, math.log(high / low)):
+            label += " (hidden under this run)"
+        ax.plot(old_x, old_smoothed, color=color, label=label, **GHOST)
     ax.plot(x, smoothed, "o-" if len(x) <= 20 else "-", color=THIS_RUN, label=THIS_RUN_LABEL,
             markersize=4)  # a few steps (a full batch, an early divergence): each one a dot
     ax.set(xlabel="epochs", ylabel="loss", yscale="log")
     right = max(history.epochs or 0, x[-1] if x else 1)
     ax.set_xlim(-0.02 * right, right)  # a little room: the first steps stay off the axis line
     _few_ticks(ax.xaxis, integer=True)
-    low, high = _loss_range(history, raw, smoothed, ghosts)
     ax.set_ylim(low, high)
     # plain labels (0.5, 1, 1e-05) and no minor ticks: LaTeX-style labels take ~70 ms to draw;
     # 1-2-5 ticks over a few decades, powers of ten over many (else matplotlib shows none)
@@ -133,6 +135,16 @@ def _steps(history: History) -> tuple[list[float], list[float]]:
             break
         raw.append(value)
     return history.step_epochs()[:len(raw)], raw
+
+
+def _hidden_under(old_x: list[float], old: list[float], x: list[float], current: list[float],
+                  log_span: float) -> bool:
+    """True when an earlier run's curve lies within about a line's width (1.5% of the log
+    axis' height) of the current run's everywhere they share, so the bold curve covers it."""
+    if len(old) < 2 or len(current) < 2 or old_x[-1] > x[-1] * 1.02:  # it goes on further right
+        return False
+    here = np.interp(old_x, x, np.log(np.maximum(current, 1e-30)))
+    return bool(np.max(np.abs(np.log(np.maximum(old, 1e-30)) - here)) <= 0.015 * log_span)
 
 
 def _smooth(losses: list[float], beta: float) -> list[float]:

@@ -52,6 +52,8 @@ CLASSROOM = {  # what set_classroom() changes: type about twice as large, thick 
     "xtick.major.size": 6,
     "ytick.major.size": 6,
     "grid.linewidth": 1.0,
+    "axes.titlepad": 13,  # room between a title and the top y tick label
+    "xtick.major.pad": 13,  # and between the lowest y tick label and the first x one
 }
 
 _classroom = False

@@ -45,3 +45,86 @@ def wait_until(check: Callable[[], object], what: str, timeout: float = 30.0) ->
     while not check():
         assert time.monotonic() < deadline, f"{what} did not happen within {timeout:.0f} s"
         time.sleep(0.002)
+
+
+def layout_problems(fig, rc: dict | None = None) -> list[str]:
+    """What a reader could not read in the figure as drawn, from its own text extents: text cut
+    off at the figure's edge, two texts on top of each other (titles, labels, tick labels,
+    legends), text over another plot, and a legend over a curve of its plot. rc: the style it
+    is drawn in (a panel's _rc: ticks and their labels depend on the type's size)."""
+    from matplotlib import rc_context
+
+    with rc_context(rc or {}):
+        return _layout_problems(fig)
+
+
+def _layout_problems(fig) -> list[str]:
+
+    fig.canvas.draw()
+    renderer = fig.canvas.get_renderer()
+    edge = fig.bbox
+    boxes = []  # (what, bbox, the axes it belongs to)
+    for number, ax in enumerate(fig.axes, 1):
+        texts = [("title", t) for t in (ax.title, ax._left_title, ax._right_title)]
+        texts += [("x label", ax.xaxis.label), ("y label", ax.yaxis.label)]
+        for axis, name in ((ax.xaxis, "x"), (ax.yaxis, "y")):
+            texts += [(f"{name} tick {tick.label1.get_text()!r}", tick.label1)
+                      for tick in axis._update_ticks()]  # the ticks a draw shows
+        texts += [("text", t) for t in ax.texts]
+        for what, text in texts:
+            if text.get_visible() and text.get_text().strip():
+                boxes.append((f"plot {number} {what}", text.get_window_extent(renderer), ax))
+        legend = ax.get_legend()
+        if legend is not None and legend.get_visible():
+            box = legend.get_window_extent(renderer)
+            boxes.append((f"plot {number} legend", box, ax))
+            for line in ax.get_lines():
+                if not line.get_visible() or (line.get_alpha() or 1) < 0.5:
+                    continue  # a faint background line may pass under a legend
+                points = line.get_transform().transform(line.get_xydata())
+                inside = ((points[:, 0] > box.x0) & (points[:, 0] < box.x1)
+                          & (points[:, 1] > box.y0) & (points[:, 1] < box.y1))
+                if inside.any():
+                    boxes.append((f"plot {number} legend covers curve {line.get_label()!r}",
+                                  box, "covers"))
+    problems = [what for what, _, owner in boxes if owner == "covers"]
+    boxes = [b for b in boxes if b[2] != "covers"]
+    problems += [f"{what} cut off at the figure's edge" for what, box, _ in boxes
+                 if box.x0 < edge.x0 - 1 or box.y0 < edge.y0 - 1 or box.x1 > edge.x1 + 1
+                 or box.y1 > edge.y1 + 1]
+    for i, (what, box, ax) in enumerate(boxes):
+        for other, other_box, _ in boxes[i + 1:]:
+            if _overlap(box, other_box) > 1:
+                problems.append(f"{what} overlaps {other}")
+        for number, other_ax in enumerate(fig.axes, 1):
+            if other_ax is not ax and _overlap(box, other_ax.patch.get_window_extent(renderer)) > 1:
+                problems.append(f"{what} runs into plot {number}")
+    return problems
+
+
+def _overlap(a, b) -> float:
+    """How far two boxes overlap, in pixels (the smaller of the overlap's width and height)."""
+    return min(min(a.x1, b.x1) - max(a.x0, b.x0), min(a.y1, b.y1) - max(a.y0, b.y0))
+
+
+def classroom_twin(panel):
+    """The same panel (train, draw, copies of its controls) made in classroom mode, trained at
+    the default settings and at the next learning rate, so that its key lists an earlier run.
+    Close it after."""
+    import d2lmini
+    from d2lmini.machinery.panel import LivePanel
+
+    names = ("options", "min", "max", "step", "base", "value", "description", "readout_format")
+    controls = {name: type(control)(**{n: getattr(control, n) for n in names
+                                        if control.has_trait(n)})
+                for name, control in panel.controls.items()}
+    d2lmini.style.set_classroom(True)
+    try:
+        twin = LivePanel(panel.train, panel.draw, controls, figsize=panel.figsize,
+                         background=False)
+    finally:
+        d2lmini.style.set_classroom(False)
+    lr = twin.controls["lr"]
+    values = [v for _, v in lr.options] if hasattr(lr, "options") else [lr.value]
+    lr.value = values[min(values.index(lr.value) + 1, len(values) - 1)]  # trains here and now
+    return twin

@@ -6,10 +6,13 @@ on; values are picked from each slider's own options, so the test follows the pa
 
 import base64
 import os
+import time
 from pathlib import Path
 
 import pytest
-from panel_support import key_labels, run_until_panel
+from panel_support import classroom_twin, key_labels, layout_problems, run_until_panel
+
+from d2lmini.machinery.panel import REST
 
 NOTEBOOKS = Path(__file__).resolve().parents[1] / "notebooks"
 
@@ -26,12 +29,15 @@ def option(control, want):
 
 
 def release(panel, **values):
-    """Set controls as a learner would (one release each) and wait for the redraw."""
+    """Set controls as a learner would (one release each), wait for the redraw, and look at it
+    (for REST seconds: a panel that follows drags keeps only settings looked at as earlier
+    runs)."""
     for name, value in values.items():
         panel.controls[name].value = option(panel.controls[name], value)
     assert panel.wait(120), "the panel's run did not finish"
     assert panel.error is None, panel.error
     assert "training" not in panel.status.value
+    time.sleep(REST)
     return panel.history
 
 
@@ -93,6 +99,19 @@ def test_chapter1_panel_retrains_from_the_same_start_and_says_when_it_diverges(c
     assert len(full_batch.step_loss) == 10  # one step per epoch
 
 
+def test_chapter1_panel_lays_out_whole_in_classroom_mode(chapter1):
+    """At classroom size nothing in the figure is cut off or runs into anything else, and the
+    controls' type is as large (tests/panel_support.layout_problems)."""
+    twin = classroom_twin(chapter1[0])
+    try:
+        assert twin.ghosts and twin.error is None, twin.error
+        assert layout_problems(twin._figure, twin._rc) == []
+        assert "d2lmini-classroom" in twin.box._dom_classes
+        assert "--jp-widgets-font-size: 20px" in twin.box.children[0].value
+    finally:
+        twin.close()
+
+
 def test_chapter1s_panel_follows_a_drag_and_chapter2s_redraws_on_release(chapter1, chapter2):
     # the browser test counted 4.9-7.2 figures a second while dragging chapter 1's slider and
     # 3.9-5.4 for chapter 2's: issue 10 asks for at least 5, so chapter 2 redraws on release
@@ -111,6 +130,19 @@ def test_chapter2_panel_reduction_sum_needs_a_smaller_learning_rate(chapter2):
     mean = release(panel, reduction="mean", batch_size=10, epochs=3)
     assert not mean.diverged
     assert mean.params == pytest.approx(ns["TRUE"], abs=0.01)
+
+
+def test_chapter2_panel_lays_out_whole_in_classroom_mode(chapter2):
+    """At classroom size nothing in the figure is cut off or runs into anything else, and the
+    controls' type is as large (tests/panel_support.layout_problems)."""
+    twin = classroom_twin(chapter2[0])
+    try:
+        assert twin.ghosts and twin.error is None, twin.error
+        assert layout_problems(twin._figure, twin._rc) == []
+        assert "d2lmini-classroom" in twin.box._dom_classes
+        assert "--jp-widgets-font-size: 20px" in twin.box.children[0].value
+    finally:
+        twin.close()
 
 
 def test_chapter3_panel_trains_softmax_and_shows_divergence(chapter3):
@@ -141,3 +173,16 @@ def test_chapter3_panel_full_set_checkbox(chapter3):
     full = release(panel, lr=0.1, epochs=1, full_set=True)
     assert full.epoch_size == 60000 and full.metrics["test_acc"][-1] >= 0.6
     assert "full set on" in panel.status.value
+
+
+def test_chapter3_panel_lays_out_whole_in_classroom_mode(chapter3):
+    """At classroom size nothing in the figure is cut off or runs into anything else, and the
+    controls' type is as large (tests/panel_support.layout_problems)."""
+    twin = classroom_twin(chapter3[0])
+    try:
+        assert twin.ghosts and twin.error is None, twin.error
+        assert layout_problems(twin._figure, twin._rc) == []
+        assert "d2lmini-classroom" in twin.box._dom_classes
+        assert "--jp-widgets-font-size: 20px" in twin.box.children[0].value
+    finally:
+        twin.close()

@@ -61,7 +61,8 @@ def test_loss_is_drawn_against_epochs_so_batch_sizes_line_up():
     plot.plot_loss(ax, small, [large])
     lines = {line.get_label(): line for line in ax.get_lines()}
     assert list(lines["this run"].get_xdata()) == pytest.approx([0.1 * i for i in range(1, 21)])
-    assert list(lines["batch 50"].get_xdata()) == pytest.approx([0.5, 1.0, 1.5, 2.0])
+    hidden = lines["batch 50 (hidden under this run)"]  # the same losses: under this run's curve
+    assert list(hidden.get_xdata()) == pytest.approx([0.5, 1.0, 1.5, 2.0])
     assert ax.get_xlabel() == "epochs" and ax.get_xlim() == (-0.04, 2)  # a little room at 0
 
 
@@ -99,6 +100,18 @@ def test_ghosts_are_labelled_by_what_differed_and_told_apart_by_colour():
     assert legend_texts(exploded) == ["lr 10 (diverged)", "this run"]  # often off the chart
 
 
+def test_an_earlier_run_hidden_under_this_one_is_said_to_be_so():
+    ax = axes()
+    losses = [10 * 0.9**i for i in range(40)]
+    now = run(losses, lr=0.1, batch_size=10)
+    same = run([v * 1.01 for v in losses], lr=0.11, batch_size=10)  # 1% off: under the line
+    apart = run([v * 1.2 for v in losses], lr=0.05, batch_size=10)  # 20% off: visible
+    longer = run(losses * 2, lr=0.12, batch_size=10)  # the same, then on to the right
+    plot.plot_loss(ax, now, [same, apart, longer])
+    assert legend_texts(ax) == ["lr 0.12", "lr 0.05", "lr 0.11 (hidden under this run)",
+                                "this run"]
+
+
 def test_a_live_panel_takes_the_runs_legend_into_its_key():
     from d2lmini.machinery.panel import _take_runs_legend
 
@@ -110,10 +123,25 @@ def test_a_live_panel_takes_the_runs_legend_into_its_key():
     ax_other.plot([0, 1], label="other")
     ax_other.legend()
     assert _take_runs_legend(fig) == [
-        ("this run", plot.THIS_RUN, 1.0),
-        ("lr 10 (diverged)", plot.GHOST_COLORS[0], plot.GHOST["alpha"]),
-        ("lr 0.3", plot.GHOST_COLORS[1], plot.GHOST["alpha"])]
+        ("this run", plot.THIS_RUN, 1.0, "solid"),
+        ("lr 10 (diverged)", plot.GHOST_COLORS[0], plot.GHOST["alpha"], "solid"),
+        ("lr 0.3", plot.GHOST_COLORS[1], plot.GHOST["alpha"], "solid")]
     assert ax_loss.get_legend() is None and ax_other.get_legend() is not None  # runs' only
+
+
+def test_in_classroom_mode_a_panel_takes_every_legend_into_its_key():
+    from d2lmini.machinery.panel import _take_runs_legend
+
+    fig = Figure()
+    ax_lines, ax_bars = fig.subplots(1, 2)
+    ax_lines.plot([0, 1], "--", color="C3", label="validation")
+    ax_lines.legend()
+    ax_bars.bar([0, 1], [1, 2], color="0.5", label="true")
+    ax_bars.legend()
+    assert _take_runs_legend(fig) == []  # no runs' legend: the others stay in the figure
+    assert _take_runs_legend(fig, every=True) == [
+        ("validation", "C3", 1.0, "dashed"), ("true", (0.5, 0.5, 0.5, 1.0), 1.0, "box")]
+    assert ax_lines.get_legend() is None and ax_bars.get_legend() is None
 
 
 def test_axes_fit_this_run_and_ghosts_are_clipped():

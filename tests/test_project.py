@@ -9,6 +9,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import nbformat
 import pytest
 
 try:
@@ -258,6 +259,24 @@ def test_notebook_is_saved_executed_with_its_panel_tagged(notebook):
     assert panels, "every chapter has a live panel"
     for cell in panels:
         assert "nbval-ignore-output" in cell["metadata"].get("tags", []), "tag the panel cell"
+
+
+@pytest.mark.parametrize("notebook", NOTEBOOKS, ids=lambda p: p.name)
+def test_a_reader_without_a_kernel_sees_every_panels_figure(notebook):
+    """nbconvert's HTML (what nbviewer shows), made offline: each panel's output shows its saved
+    PNG, inline, and every other figure is there too (none replaced by an empty widget view)."""
+    from nbconvert import HTMLExporter
+
+    node = nbformat.reads(notebook.read_text(), as_version=4)
+    html, _ = HTMLExporter().from_notebook_node(node)
+    pngs = [output["data"]["image/png"][:60] for cell in node.cells
+            for output in cell.get("outputs", []) if "image/png" in output.get("data", {})]
+    panels = [cell for cell in node.cells if "LivePanel(" in cell.source]
+    for cell in panels:
+        assert any("image/png" in output.get("data", {}) for output in cell.outputs), \
+            "a panel's output carries its default run's PNG"
+    shown = re.findall(r'<img [^>]*src="data:image/png;base64,([^"]{60})', html)
+    assert shown == pngs, f"{len(shown)} of {len(pngs)} figures show in the HTML"
 
 
 MAX_CELL_LINES = 25  # one idea a cell: longer code goes into d2lmini or into two cells

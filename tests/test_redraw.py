@@ -168,3 +168,26 @@ def test_loss_limits_are_round_so_that_nearby_runs_share_them():
         plot.plot_loss(ax, run(falling(rate), rate))
         limits.add(ax.get_ylim())
     assert len(limits) == 1
+
+
+def test_a_fitted_figure_wraps_its_titles_and_lays_out_whole_in_classroom_type():
+    from matplotlib import rc_context
+    from panel_support import layout_problems
+
+    from d2lmini import style
+
+    def crowded(fit: bool) -> list[str]:
+        with rc_context(style.params(classroom=True)):
+            fig = new_figure(10, 3.6 * 1.35, ReusedFigure)
+            fig.fit = fit
+            for ax in fig.subplots(1, 3):
+                ax.plot([0, 1e4], [1e-4, 100])
+                ax.set(title="a title far longer than its plot is wide", ylabel="loss",
+                       xlabel="steps", yscale="log")
+            fig.png()
+            return layout_problems(fig, style.params(classroom=True))
+
+    found = crowded(fit=False)  # the checker sees what a reader would not be able to read
+    assert any("title overlaps plot 2 title" in p for p in found), found
+    assert any("cut off" in p for p in found), found
+    assert crowded(fit=True) == []

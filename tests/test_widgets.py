@@ -201,6 +201,24 @@ def test_the_same_settings_again_do_not_pile_up_as_ghosts(background):
 
 
 @pytest.mark.parametrize("background", MODES)
+def test_values_a_drag_passes_over_are_not_kept_as_earlier_runs(background, monkeypatch):
+    panel = make_panel(background=background, follow_drag=True)
+    clock = [100.0]  # the panel's clock, moved by hand: a drag sends values 0.05 s apart
+    monkeypatch.setattr(widgets.time, "monotonic", lambda: clock[0])
+    panel._latest_at = clock[0] - 60  # the default run was shown a minute ago: chosen
+    for lr, pause in ((0.05, 0.05), (0.1, 0.05), (0.2, 5.0), (0.5, 0.05), (1.0, 1.0)):
+        set_and_wait(panel, "lr", lr)  # 0.05, 0.1 and 0.5 passed over; 0.2 and 1 chosen
+        clock[0] += pause
+    set_and_wait(panel, "lr", 0.01)
+    assert [g.settings["lr"] for g in panel.ghosts] == [0.03, 0.2, 1.0]
+    assert key_labels(panel) == ["this run", "lr 1", "lr 0.2", "lr 0.03"]
+    released = make_panel(background=background)  # retrains on release: each value chosen
+    for lr in (0.05, 0.1):
+        set_and_wait(released, "lr", lr)
+    assert [g.settings["lr"] for g in released.ghosts] == [0.03, 0.05]
+
+
+@pytest.mark.parametrize("background", MODES)
 def test_the_forget_button_clears_the_ghosts_and_redraws(background):
     panel = make_panel(background=background)
     set_and_wait(panel, "lr", 0.1)

@@ -34,7 +34,9 @@ import ipywidgets as widgets
 import torch
 from matplotlib import rc_context
 from matplotlib.colors import to_hex
+from matplotlib.container import BarContainer
 from matplotlib.figure import Figure
+from matplotlib.lines import Line2D
 
 from .. import style
 from ..plot import THIS_RUN_LABEL, describe, number, words
@@ -51,6 +53,16 @@ FIRST_FRAME = 0.5  # s: a run still going this long is drawn as it grows
 FRAME_GAP = 0.15  # s at least from the end of one frame to the next (~0.25 s apart)
 FRAME_SHARE = 2  # and at least twice as long as the frame took: frames slow a run by <= 1/3
 WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"
+# in classroom mode, the controls' type: 20 px (ipywidgets' 13 px would not carry across a room)
+CLASSROOM_CSS = """<style>
+.d2lmini-classroom { --jp-widgets-font-size: 20px; --jp-widgets-inline-height: 36px;
+  --jp-widgets-inline-label-width: auto; }
+.d2lmini-classroom .widget-label, .d2lmini-classroom .widget-readout,
+.d2lmini-classroom .widget-checkbox, .d2lmini-classroom .jupyter-button,
+.d2lmini-classroom button { font-size: 20px; line-height: 1.4; height: auto; }
+</style>"""
+CLASSROOM_TALLER = 1.35  # a panel's figure in classroom mode: this much taller
+REST = 0.4  # s: a value a dragged slider stayed on this long was chosen (an earlier run to keep)
 STALE_BORDER = "3px dashed #d62728"  # around a figure that is an earlier run's, after an error
 # matplotlib is not thread-safe (shared font and text-layout caches): panels draw one at a time
 _DRAWING = threading.Lock()
@@ -74,7 +86,8 @@ class LivePanel:
     also goes into the notebook file, for readers without a kernel (GitHub, nbviewer).
     follow_drag=True retrains while a slider is dragged, not only when it is released: worth it
     only where a run and its figure take well under 0.1 s, since each newer value stops the run
-    that is going.
+    that is going. The values a drag passes over are not kept as earlier runs: only those the
+    slider stayed on for REST seconds.
     """
 
     def __init__(self, train: TrainFn, draw: DrawFn, controls: dict[str, widgets.ValueWidget],
@@ -94,8 +107,11 @@ class LivePanel:
             else bool(background)
         self._rc = style.params()  # the style (classroom or not) when the panel was made
         self._classroom = style.is_classroom()
+        if self._classroom:  # room for the large type, and the same size in every chapter
+            figsize, self._rc = _classroom_figure(figsize, self._rc)
         with rc_context(self._rc):
             self._figure = new_figure(*figsize, figure_class=ReusedFigure)
+        self._figure.fit = self._classroom  # laid out to fit its type, titles wrapped
         self.history: History | None = None  # the run the figure shows
         self.ghosts: list[History] = []  # earlier runs drawn with it, oldest first
         self.png = b""  # the figure shown now
@@ -104,6 +120,9 @@ class LivePanel:
         self.traceback: str | None = None  # and where it happened
         self.runs = self.frames = self.superseded = 0  # counts, for tests and benchmarks
         self._pending: dict | None = None  # the newest settings not yet run
+        self._follow_drag = bool(follow_drag)
+        self._latest, self._latest_at = None, time.monotonic()  # the last settings, and when
+        self._passed: set[str] = set()  # settings a drag passed over: never earlier runs
         self._redraw = False  # draw the current run again (its ghosts were forgotten)
         self._generation = 0  # +1 for every change: a run whose number is old stops
         self._worker: threading.Thread | None = None  # the thread running runs, if any
@@ -119,7 +138,8 @@ class LivePanel:
         for name, control in self.controls.items():
             control.style.description_width = "initial"
             if isinstance(control, SLIDERS):
-                control.layout.width = "340px"  # a longer track: values easier to aim at
+                # a longer track: values easier to aim at (and room for classroom's type)
+                control.layout.width = "520px" if self._classroom else "340px"
             control.add_class(f"d2lmini-slider-{name}")
         # the widgets call the panel through weak references: a panel no longer used is freed,
         # and its widgets closed, without close() (a widget lives on in ipywidgets' registry)
@@ -134,16 +154,19 @@ class LivePanel:
                              (self.forget_button, "forget"), (self.box, "panel")):
             widget.add_class(f"d2lmini-{name}")
         self.box.add_class("d2lmini-background" if self.background else "d2lmini-main-thread")
-        self._close_widgets = weakref.finalize(self, _close, self.box, self._row, self.status,
-                                               self.key, self.image, self.forget_button,
-                                               *self.controls.values())
+        if self._classroom:  # the controls' type as large as the figure's (ipywidgets' own size)
+            self.box.add_class("d2lmini-classroom")
+            self.box.children = (widgets.HTML(CLASSROOM_CSS), *self.box.children)
+        self._close_widgets = weakref.finalize(self, _close, *self.box.children, self.box,
+                                               self.forget_button, *self.controls.values())
         self._close_widgets.atexit = False  # a kernel that ends takes its widgets with it
         _PANELS.add(self)
         _watch_the_notebook()
 
         for control in self.controls.values():  # retrain on release, or while dragging
             control.continuous_update = bool(follow_drag)
-        self._run(self.values(), self._generation, stream=False)  # the default run
+        self._latest = self.values()
+        self._run(self._latest, self._generation, stream=False)  # the default run
         self.static_png = compact_png(self.png) if self.png else b""  # for the notebook file
 
     def values(self) -> dict:
@@ -196,9 +219,21 @@ class LivePanel:
             if self._closed:
                 return
             self._pending = self.values()
+            self._mark_chosen_or_passed(self._pending)
             self._generation += 1
             self.status.value = self._line(self._pending, "training…")
         self._start()
+
+    def _mark_chosen_or_passed(self, settings: dict) -> None:
+        """The settings before these were passed over by a drag if they lasted less than REST
+        (while following a drag), else chosen."""
+        now = time.monotonic()
+        before = repr(self._latest)
+        if self._follow_drag and now - self._latest_at < REST:
+            self._passed.add(before)
+        else:
+            self._passed.discard(before)
+        self._latest, self._latest_at = settings, now
 
     def _start(self) -> None:
         """Run what is waiting: in a thread, or here and now (main-thread mode)."""
@@ -337,9 +372,11 @@ class LivePanel:
         return True
 
     def _ghosts_for(self, history: History) -> list[History]:
-        """The last `keep` earlier runs, oldest first, one per settings, none like this one."""
+        """The last `keep` earlier runs, oldest first, one per settings, none like this one,
+        none that a drag passed over."""
         runs = [*self.ghosts, self.history] if self.history is not None else list(self.ghosts)
-        newest = {repr(run.settings): run for run in runs if run.settings != history.settings}
+        newest = {repr(run.settings): run for run in runs if run.settings != history.settings
+                  and repr(run.settings) not in self._passed}
         return list(newest.values())[-self.keep:] if self.keep else []
 
     def _render(self, history: History, ghosts: list[History]) -> tuple[bytes, str]:
@@ -347,7 +384,7 @@ class LivePanel:
         with _DRAWING, rc_context(self._rc):
             self._figure.start()
             self.draw(self._figure, history, ghosts)
-            runs = _take_runs_legend(self._figure)
+            runs = _take_runs_legend(self._figure, every=self._classroom)
             return self._figure.png(), self._key(runs)
 
     def _show(self, generation: int, png: bytes | None = None, line: str | None = None,
@@ -365,7 +402,7 @@ class LivePanel:
                 self.image.layout.border = ""  # a figure of these settings: not stale
             return True
 
-    def _key(self, runs: list[tuple[str, str, float]]) -> str:
+    def _key(self, runs: list[tuple[str, str, float, str]]) -> str:
         """The key to the figure's runs, as HTML: a short line in each run's colour, its label.
 
         Called while drawing (inside the panel's style), so that C0, C1, ... are its colours.
@@ -374,9 +411,10 @@ class LivePanel:
             f'<span style="font-size: {self._text_size()}; margin-right: 1.5em; '
             f'white-space: nowrap">'
             f'<span style="display: inline-block; width: 1.6em; vertical-align: middle; '
-            f'border-top: {0.25 if alpha == 1 else 0.18}em solid {to_hex(color)}; '
-            f'opacity: {alpha}"></span> {escape(label, quote=False)}</span>'
-            for label, color, alpha in runs)
+            + (f'height: 0.8em; background: {to_hex(color)}; ' if look == "box" else
+               f'border-top: {0.25 if alpha == 1 else 0.18}em {look} {to_hex(color)}; ')
+            + f'opacity: {alpha}"></span> {escape(label, quote=False)}</span>'
+            for label, color, alpha, look in runs)
 
     def _line(self, settings: dict, end: str) -> str:
         """The status line: settings in words, then how the run went."""
@@ -406,21 +444,45 @@ class LivePanel:
         return data, metadata
 
 
-def _take_runs_legend(fig: Figure) -> list[tuple[str, str, float]]:
-    """Remove the legends that tell runs apart (plot_loss's) and return their entries as
-    (label, colour, alpha), this run first: the panel lists them once, above its figure, for
-    every plot (such a legend took a third of each redraw, and could hide a curve)."""
-    runs = []
+def _take_runs_legend(fig: Figure, every: bool = False) -> list[tuple[str, str, float, str]]:
+    """Remove the legends that tell runs apart (plot_loss's), or every legend, and return their
+    entries as (label, colour, alpha, look: solid, dashed, dotted or box), this run first: the
+    panel lists them once, above its figure, for every plot (such a legend took a third of each
+    redraw, and could hide a curve; in classroom mode any legend could)."""
+    runs, others = [], []
     for ax in fig.axes:
-        lines, labels = ax.get_legend_handles_labels()
-        if ax.get_legend() is None or THIS_RUN_LABEL not in labels:
+        handles, labels = ax.get_legend_handles_labels()
+        if ax.get_legend() is None or not (every or THIS_RUN_LABEL in labels):
             continue
         ax.get_legend().remove()
-        entries = [(label, line.get_color(), line.get_alpha() or 1.0)
-                   for line, label in zip(lines, labels)]
-        this = labels.index(THIS_RUN_LABEL)
-        runs = runs or [entries[this], *entries[:this], *entries[this + 1:]]
-    return runs
+        entries = [(label, *_handle_look(handle)) for handle, label in zip(handles, labels)]
+        if THIS_RUN_LABEL in labels:
+            this = labels.index(THIS_RUN_LABEL)
+            runs = runs or [entries[this], *entries[:this], *entries[this + 1:]]
+        else:
+            others += [entry for entry in entries if entry not in others]
+    return runs + others
+
+
+def _handle_look(handle) -> tuple[str, float, str]:
+    """A legend handle's colour, alpha and look: a line's style, or a box for a bar or patch."""
+    if isinstance(handle, Line2D):
+        style = {"--": "dashed", ":": "dotted", "-.": "dashed"}.get(handle.get_linestyle(),
+                                                                     "solid")
+        return handle.get_color(), handle.get_alpha() or 1.0, style
+    patch = handle.patches[0] if isinstance(handle, BarContainer) else handle
+    return patch.get_facecolor(), patch.get_alpha() or 1.0, "box"
+
+
+def _classroom_figure(figsize: tuple[float, float], rc: dict) -> tuple[tuple, dict]:
+    """A panel's figure in classroom mode: taller (titles may take two lines), and its type
+    scaled with its width, so that it shows as large as a 10-inch figure's once the browser
+    fits the figure to the notebook's width."""
+    scale = figsize[0] / 10
+    sizes = {name: value * scale for name, value in rc.items() if isinstance(value, int | float)
+             and name.endswith(("font.size", "labelsize", "titlesize", "legend.fontsize",
+                                "titlepad", "major.pad"))}
+    return (figsize[0], figsize[1] * CLASSROOM_TALLER), {**rc, **sizes}
 
 
 def _weakly(method: Callable) -> Callable:

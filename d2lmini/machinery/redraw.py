@@ -14,6 +14,7 @@ animations.
 """
 
 import struct
+import textwrap
 import zlib
 
 import numpy as np
@@ -24,6 +25,7 @@ from matplotlib.collections import LineCollection
 from matplotlib.contour import ContourSet
 from matplotlib.figure import Figure
 from matplotlib.font_manager import FontProperties
+from matplotlib.layout_engine import ConstrainedLayoutEngine
 from matplotlib.legend import Legend
 from PIL import Image
 
@@ -44,7 +46,13 @@ class ReusedFigure(Figure):
     What png() compares is listed in _look; anything else about an axes' frame (a spine's
     colour, the grid on or off) is taken to stay as it was: a draw function that changes it
     from one run to the next calls fig.clear() first, and gets new axes.
+
+    With fit = True (a panel in classroom mode), titles are wrapped to their plot's width, and
+    whenever the background changes, matplotlib's constrained layout places the axes so that
+    no text is cut off or runs into another plot (it costs a few ms, only then).
     """
+
+    fit = False
 
     def subplots(self, *args, **kwargs):
         """Like Figure.subplots, but the same grid gives the same (emptied) axes."""
@@ -87,7 +95,13 @@ class ReusedFigure(Figure):
         """The figure as PNG bytes, at its own dpi; the background is drawn only if it changed."""
         canvas = self.canvas if isinstance(self.canvas, FigureCanvasAgg) \
             else FigureCanvasAgg(self)
+        if self.fit:
+            _wrap_titles(self, canvas.get_renderer())
         look = (canvas.get_width_height(), *map(_look, self.axes))
+        for _ in range(2 if self.fit and look != self._look else 0):  # the axes move: again
+            ConstrainedLayoutEngine(h_pad=0.06, w_pad=0.06).execute(self)
+            _wrap_titles(self, canvas.get_renderer())
+            look = (canvas.get_width_height(), *map(_look, self.axes))
         front = _foreground(self)
         if look != self._look:
             shown = [artist for artist in front if artist.get_visible()]
@@ -206,6 +220,26 @@ def _background_look(artist) -> tuple | None:
                 tuple(repr(getattr(handle, f"get_{name}", lambda: None)()) for handle in handles
                       for name in ("color", "facecolor", "edgecolor", "linestyle", "alpha")))
     return None
+
+
+def _wrap_titles(fig: Figure, renderer) -> None:
+    """Break each title into lines where it is wider than the room it is centred in: its plot's
+    column of the figure, and no further than the figure's edge."""
+    for ax in fig.axes:
+        spec = ax.get_subplotspec()
+        columns = spec.get_gridspec().ncols if spec is not None else 1
+        column = fig.bbox.width / columns
+        centre = (ax.bbox.x0 + ax.bbox.x1) / 2 - fig.bbox.x0
+        left = column * min(int(centre // column), columns - 1)
+        room = 0.96 * 2 * min(centre - left, left + column - centre)
+        for title in _titles(ax):
+            text = title.get_text()
+            width = title.get_window_extent(renderer).width
+            if text and width > room:
+                text = " ".join(text.split())  # from its lines, if it was wrapped before
+                title.set_text(text)
+                width = title.get_window_extent(renderer).width
+                title.set_text(textwrap.fill(text, max(8, int(len(text) * room / width))))
 
 
 def _titles(ax: Axes) -> tuple:
