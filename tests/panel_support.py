@@ -66,10 +66,11 @@ def _layout_problems(fig) -> list[str]:
     boxes = []  # (what, bbox, the axes it belongs to)
     for number, ax in enumerate(fig.axes, 1):
         texts = [("title", t) for t in (ax.title, ax._left_title, ax._right_title)]
-        texts += [("x label", ax.xaxis.label), ("y label", ax.yaxis.label)]
+        texts += [("x label", ax.xaxis.label), ("y label", ax.yaxis.label)] if ax.axison else []
         for axis, name in ((ax.xaxis, "x"), (ax.yaxis, "y")):
-            texts += [(f"{name} tick {tick.label1.get_text()!r}", tick.label1)
-                      for tick in axis._update_ticks()]  # the ticks a draw shows
+            if ax.axison and axis.get_visible():  # the ticks a draw shows
+                texts += [(f"{name} tick {tick.label1.get_text()!r}", tick.label1)
+                          for tick in axis._update_ticks()]
         texts += [("text", t) for t in ax.texts]
         for what, text in texts:
             if text.get_visible() and text.get_text().strip():

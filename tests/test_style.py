@@ -136,3 +136,29 @@ def test_compact_png_keeps_the_image_in_fewer_bytes():
     small = figures.compact_png(quick.getvalue())
     assert len(small) < len(quick.getvalue())
     assert (pixels(small) == pixels(quick.getvalue())).all()
+
+
+def test_in_classroom_mode_a_figure_is_fitted_before_it_is_shown():
+    from panel_support import layout_problems
+
+    def crowded():
+        with matplotlib.rc_context(style.params(classroom=True)):
+            fig, (left, right) = plt.subplots(1, 2, figsize=(8, 3))
+            for ax in (left, right):
+                ax.plot(range(10), range(10), label="a curve with a long name")
+                ax.plot(range(10), [9 - v for v in range(10)], label="another curve")
+                ax.legend()
+                ax.set_title("a title far longer than this plot is wide")
+            right.set_xticks(range(10), [f"class {i}" for i in range(10)])
+        return fig
+
+    def readable(problems):  # the PNG is cut to what the figure holds: nothing is cut off
+        return [p for p in problems if "cut off" not in p]
+
+    before = readable(layout_problems(crowded(), style.params(classroom=True)))
+    assert any("legend covers" in p for p in before) and any("overlaps" in p for p in before)
+    fig = crowded()
+    with matplotlib.rc_context(style.params(classroom=True)):
+        figures.fit_for_classroom(fig)
+    assert readable(layout_problems(fig, style.params(classroom=True))) == []
+    plt.close("all")

@@ -10,19 +10,24 @@ style.py and have the notebook show its figures this way.
 
 import base64
 import io
+import textwrap
 
 import matplotlib
 from matplotlib.figure import Figure
 from PIL import Image
 
 from .. import style
+from .redraw import wrap_titles
 
 
 def palette_png(fig: Figure) -> tuple[bytes, dict] | None:
     """The figure as a PNG of at most 256 colours at twice the density it is shown at, and the
-    size to show it at in CSS pixels (as IPython's metadata); None for an empty figure."""
+    size to show it at in CSS pixels (as IPython's metadata); None for an empty figure. In
+    classroom mode the figure is first fitted to its large type (fit_for_classroom)."""
     if not fig.axes and not fig.lines:  # as the inline backend: an empty figure shows nothing
         return None
+    if style.is_classroom():
+        fit_for_classroom(fig)
     full = io.BytesIO()
     fig.savefig(full, format="png", dpi=style.DENSITY * fig.dpi, bbox_inches="tight",
                 facecolor=fig.get_facecolor(), edgecolor=fig.get_edgecolor(),
@@ -34,6 +39,86 @@ def palette_png(fig: Figure) -> tuple[bytes, dict] | None:
         image = image.quantize(256, method=Image.Quantize.FASTOCTREE)
     width, height = image.size
     return _compact(image), {"width": width // style.DENSITY, "height": height // style.DENSITY}
+
+
+CLASSROOM_GROWTH = 1.5  # a figure made for normal type, in classroom mode: this much larger
+
+
+def fit_for_classroom(fig: Figure) -> None:
+    """Lay a figure out for classroom type: larger (its type is twice as large; the notebook
+    shows it at most as wide as the page), legends beside their plot (not over its curves),
+    titles wrapped to their plot, crowded x tick labels slanted, then constrained layout (the
+    PNG is cut to what it holds, so nothing is cut off). Once per figure."""
+    if getattr(fig, "fitted_for_classroom", False):
+        return
+    fig.fitted_for_classroom = True
+    width, height = fig.get_size_inches()
+    fig.set_size_inches(width * CLASSROOM_GROWTH, height * CLASSROOM_GROWTH)
+    renderer = fig.canvas.get_renderer()
+    if fig.get_layout_engine() is None or not fig.get_layout_engine().adjust_compatible:
+        fig.set_layout_engine("constrained")
+    below = [ax for ax in fig.axes if ax.get_legend() is not None
+             and ax.get_legend().get_bbox_to_anchor() is ax.bbox]  # legends inside a plot
+    for _ in range(3):  # wrap, slant, move legends, lay out; again where the plots moved to
+        wrap_titles(fig, renderer)
+        for ax in fig.axes:
+            _wrap_axis_labels(ax, renderer)
+            _slant_if_crowded(ax, renderer)
+            _thin_if_crowded(ax, renderer)
+        for ax in below:
+            _legend_below(ax, renderer)
+        fig.get_layout_engine().execute(fig)
+    for ax in below:  # under the axis labels where the last layout put them
+        _legend_below(ax, renderer)
+    fig.set_layout_engine("none")  # as laid out: saving must not move them again
+
+
+def _legend_below(ax, renderer) -> None:
+    """Put the plot's legend under its x axis label, in as many columns as fit."""
+    legend = ax.get_legend()
+    legend.set_visible(False)  # not part of the plot's extent measured here
+    bottom = ax.get_tightbbox(renderer).y0
+    legend.set_visible(True)
+    y = ax.transAxes.inverted().transform((0, bottom))[1]
+    legend.set_bbox_to_anchor((0.5, y), transform=ax.transAxes)
+    legend._loc = 9  # upper center (Legend.set_loc: matplotlib >= 3.8 only)
+
+
+def _wrap_axis_labels(ax, renderer) -> None:
+    """Break an axis label that is longer than its axis into lines."""
+    for label, room, size in ((ax.xaxis.label, ax.bbox.width, "width"),
+                              (ax.yaxis.label, ax.bbox.height, "height")):
+        text = " ".join(label.get_text().split())
+        if not text:
+            continue
+        label.set_text(text)
+        length = getattr(label.get_window_extent(renderer), size)
+        lines = textwrap.fill(text, max(8, int(len(text) * room / length)))
+        if length > room and not any(line.count("$") % 2 for line in lines.split("\n")):
+            label.set_text(lines)  # (never a line break inside a $formula$)
+
+
+def _thin_if_crowded(ax, renderer) -> None:
+    """Show every other y tick label (every third, ...) while neighbours run into each other."""
+    labels = [tick.label1 for tick in ax.yaxis._update_ticks() if tick.label1.get_text()]
+    for step in (2, 3, 4):
+        boxes = [label.get_window_extent(renderer) for label in labels if label.get_visible()]
+        boxes.sort(key=lambda box: box.y0)
+        if not any(a.y1 > b.y0 + 1 for a, b in zip(boxes, boxes[1:])):
+            return
+        for i, label in enumerate(labels):
+            label.set_visible(i % step == 0)
+
+
+def _slant_if_crowded(ax, renderer) -> None:
+    """Slant the x tick labels (more, if need be) while neighbours run into each other."""
+    labels = [tick.label1 for tick in ax.xaxis._update_ticks() if tick.label1.get_text()]
+    for angle in (45, 90):
+        boxes = [label.get_window_extent(renderer) for label in labels]
+        if not any(a.x1 > b.x0 + 1 for a, b in zip(boxes, boxes[1:])):
+            return
+        for label in labels:
+            label.set(rotation=angle, horizontalalignment="right", rotation_mode="anchor")
 
 
 def compact_png(png: bytes) -> bytes:

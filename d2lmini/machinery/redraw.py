@@ -96,11 +96,11 @@ class ReusedFigure(Figure):
         canvas = self.canvas if isinstance(self.canvas, FigureCanvasAgg) \
             else FigureCanvasAgg(self)
         if self.fit:
-            _wrap_titles(self, canvas.get_renderer())
+            wrap_titles(self, canvas.get_renderer())
         look = (canvas.get_width_height(), *map(_look, self.axes))
         for _ in range(2 if self.fit and look != self._look else 0):  # the axes move: again
             ConstrainedLayoutEngine(h_pad=0.06, w_pad=0.06).execute(self)
-            _wrap_titles(self, canvas.get_renderer())
+            wrap_titles(self, canvas.get_renderer())
             look = (canvas.get_width_height(), *map(_look, self.axes))
         front = _foreground(self)
         if look != self._look:
@@ -222,7 +222,7 @@ def _background_look(artist) -> tuple | None:
     return None
 
 
-def _wrap_titles(fig: Figure, renderer) -> None:
+def wrap_titles(fig: Figure, renderer) -> None:
     """Break each title into lines where it is wider than the room it is centred in: its plot's
     column of the figure, and no further than the figure's edge."""
     for ax in fig.axes:
