@@ -276,8 +276,10 @@ def _weights_behind(loss: torch.Tensor) -> list[tuple[str, torch.Tensor]]:
 def _check_weights(history: History, weights: Sequence) -> None:
     """Mark a run whose losses were all finite but whose weights are not (a loss that hides
     NaN, e.g. torch.nansum)."""
+    if history.diverged or all(math.isfinite(float(w.detach().sum())) for _, w in weights):
+        return  # (a sum is NaN or inf if any entry is: one number a weight, read at once)
     bad = next((name for name, w in weights if not bool(torch.isfinite(w).all())), None)
-    if bad is not None and not history.diverged:
+    if bad is not None:  # (None: a sum overflowed, though each weight is finite)
         history.diverged_at = len(history.step_loss)
         history.nonfinite = (f"{bad} holds NaN or inf after it although every loss was finite: "
                              f"does the loss hide NaN (e.g. torch.nansum)? Look for NaN in the "

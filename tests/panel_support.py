@@ -129,3 +129,18 @@ def classroom_twin(panel):
     values = [v for _, v in lr.options] if hasattr(lr, "options") else [lr.value]
     lr.value = values[min(values.index(lr.value) + 1, len(values) - 1)]  # trains here and now
     return twin
+
+
+def classroom_layout_problems(panel) -> list[str]:
+    """The panel made again in classroom mode (classroom_twin): what layout_problems finds in its
+    figure, and whether its controls got classroom type; [] when it lays out whole."""
+    twin = classroom_twin(panel)
+    try:
+        assert twin.ghosts and twin.error is None, twin.error
+        problems = layout_problems(twin._figure, twin._rc)
+        if "d2lmini-classroom" not in twin.box._dom_classes or \
+                "--jp-widgets-font-size: 20px" not in twin.box.children[0].value:
+            problems.append("the controls keep their normal type")
+        return problems
+    finally:
+        twin.close()

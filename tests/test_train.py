@@ -463,3 +463,14 @@ def test_a_function_updaters_weights_are_found_through_the_loss_and_checked_too(
     assert history.diverged_at == 2 and math.isfinite(history.step_loss[0])
     assert history.message().startswith("diverged at step 2: the weight of shape (1,) held NaN "
                                         "or inf after step 1")
+
+
+def test_the_end_of_run_weight_check_names_a_nan_weight_but_not_a_large_finite_one():
+    from d2lmini.training import _check_weights
+
+    large = History(step_loss=[1.0])
+    _check_weights(large, [("w", torch.tensor([3e38, 3e38]))])  # their sum overflows to inf
+    assert not large.diverged
+    broken = History(step_loss=[1.0, 0.5])
+    _check_weights(broken, [("w", torch.ones(2)), ("b", torch.tensor([0.0, float("nan")]))])
+    assert broken.diverged_at == 2 and broken.nonfinite.startswith("b holds NaN or inf")
