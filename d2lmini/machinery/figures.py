@@ -10,14 +10,13 @@ style.py and have the notebook show its figures this way.
 
 import base64
 import io
-import textwrap
 
 import matplotlib
 from matplotlib.figure import Figure
 from PIL import Image
 
 from .. import style
-from .redraw import wrap_titles
+from .redraw import wrap, wrap_titles
 
 
 def palette_png(fig: Figure) -> tuple[bytes, dict] | None:
@@ -86,16 +85,10 @@ def _legend_below(ax, renderer) -> None:
 
 def _wrap_axis_labels(ax, renderer) -> None:
     """Break an axis label that is longer than its axis into lines."""
-    for label, room, size in ((ax.xaxis.label, ax.bbox.width, "width"),
-                              (ax.yaxis.label, ax.bbox.height, "height")):
-        text = " ".join(label.get_text().split())
-        if not text:
-            continue
-        label.set_text(text)
-        length = getattr(label.get_window_extent(renderer), size)
-        lines = textwrap.fill(text, max(8, int(len(text) * room / length)))
-        if length > room and not any(line.count("$") % 2 for line in lines.split("\n")):
-            label.set_text(lines)  # (never a line break inside a $formula$)
+    if ax.xaxis.label.get_text():
+        wrap(ax.xaxis.label, ax.bbox.width, renderer)
+    if ax.yaxis.label.get_text():
+        wrap(ax.yaxis.label, ax.bbox.height, renderer, along="height")
 
 
 def _thin_if_crowded(ax, renderer) -> None:

@@ -27,6 +27,7 @@ from matplotlib.figure import Figure
 from matplotlib.font_manager import FontProperties
 from matplotlib.layout_engine import ConstrainedLayoutEngine
 from matplotlib.legend import Legend
+from matplotlib.text import Text
 from PIL import Image
 
 from .. import style
@@ -233,13 +234,19 @@ def wrap_titles(fig: Figure, renderer) -> None:
         left = column * min(int(centre // column), columns - 1)
         room = 0.96 * 2 * min(centre - left, left + column - centre)
         for title in _titles(ax):
-            text = title.get_text()
-            width = title.get_window_extent(renderer).width
-            if text and width > room:
-                text = " ".join(text.split())  # from its lines, if it was wrapped before
-                title.set_text(text)
-                width = title.get_window_extent(renderer).width
-                title.set_text(textwrap.fill(text, max(8, int(len(text) * room / width))))
+            if title.get_text() and title.get_window_extent(renderer).width > room:
+                wrap(title, room, renderer)
+
+
+def wrap(text: Text, room: float, renderer, along: str = "width") -> None:
+    """Break a text into lines where it is longer than room (pixels, its width or height),
+    never inside a $formula$; a text wrapped before is joined up first."""
+    words = " ".join(text.get_text().split())
+    text.set_text(words)
+    length = getattr(text.get_window_extent(renderer), along)
+    lines = textwrap.fill(words, max(8, int(len(words) * room / length))) if length else words
+    if length > room and not any(line.count("$") % 2 for line in lines.split("\n")):
+        text.set_text(lines)
 
 
 def _titles(ax: Axes) -> tuple:
