@@ -45,9 +45,10 @@ CLASSROOM_GROWTH = 1.5  # a figure made for normal type, in classroom mode: this
 
 def fit_for_classroom(fig: Figure) -> None:
     """Lay a figure out for classroom type: larger (its type is twice as large; the notebook
-    shows it at most as wide as the page), legends beside their plot (not over its curves),
-    titles wrapped to their plot, crowded x tick labels slanted, then constrained layout (the
-    PNG is cut to what it holds, so nothing is cut off). Once per figure."""
+    shows it at most as wide as the page), legends under their plot (not over its curves),
+    titles and axis labels wrapped, crowded tick labels slanted (x) or thinned (y), then
+    constrained layout (the PNG is cut to what it holds, so nothing is cut off). Once per
+    figure."""
     if getattr(fig, "fitted_for_classroom", False):
         return
     fig.fitted_for_classroom = True
@@ -73,7 +74,7 @@ def fit_for_classroom(fig: Figure) -> None:
 
 
 def _legend_below(ax, renderer) -> None:
-    """Put the plot's legend under its x axis label, in as many columns as fit."""
+    """Put the plot's legend under its x axis label, centred."""
     legend = ax.get_legend()
     legend.set_visible(False)  # not part of the plot's extent measured here
     bottom = ax.get_tightbbox(renderer).y0
@@ -93,11 +94,9 @@ def _wrap_axis_labels(ax, renderer) -> None:
 
 def _thin_if_crowded(ax, renderer) -> None:
     """Show every other y tick label (every third, ...) while neighbours run into each other."""
-    labels = [tick.label1 for tick in ax.yaxis._update_ticks() if tick.label1.get_text()]
+    labels = _tick_labels(ax.yaxis)
     for step in (2, 3, 4):
-        boxes = [label.get_window_extent(renderer) for label in labels if label.get_visible()]
-        boxes.sort(key=lambda box: box.y0)
-        if not any(a.y1 > b.y0 + 1 for a, b in zip(boxes, boxes[1:])):
+        if not _run_together([label for label in labels if label.get_visible()], renderer):
             return
         for i, label in enumerate(labels):
             label.set_visible(i % step == 0)
@@ -105,13 +104,24 @@ def _thin_if_crowded(ax, renderer) -> None:
 
 def _slant_if_crowded(ax, renderer) -> None:
     """Slant the x tick labels (more, if need be) while neighbours run into each other."""
-    labels = [tick.label1 for tick in ax.xaxis._update_ticks() if tick.label1.get_text()]
+    labels = _tick_labels(ax.xaxis)
     for angle in (45, 90):
-        boxes = [label.get_window_extent(renderer) for label in labels]
-        if not any(a.x1 > b.x0 + 1 for a, b in zip(boxes, boxes[1:])):
+        if not _run_together(labels, renderer):
             return
         for label in labels:
             label.set(rotation=angle, horizontalalignment="right", rotation_mode="anchor")
+
+
+def _tick_labels(axis) -> list:
+    """The tick labels a draw shows on the axis, in order along it."""
+    return [tick.label1 for tick in axis._update_ticks() if tick.label1.get_text()]
+
+
+def _run_together(labels: list, renderer) -> bool:
+    """True if two neighbouring labels overlap (by more than a pixel)."""
+    boxes = [label.get_window_extent(renderer) for label in labels]
+    return any(a.overlaps(b) and min(a.x1, b.x1) - max(a.x0, b.x0) > 1
+               and min(a.y1, b.y1) - max(a.y0, b.y0) > 1 for a, b in zip(boxes, boxes[1:]))
 
 
 def compact_png(png: bytes) -> bytes:
