@@ -10,7 +10,9 @@ the exercise checkers). Plotting, widget and dataset helpers load on first use, 
 
 from importlib import import_module
 
-from .data import Batches, data_iter, load_array, synthetic_data
+from . import autograd
+from .autograd import add_to_class
+from .data import Batches, data_iter, load_array, synthetic_data, two_class_2d
 from .device import set_seed, try_gpu
 from .regularize import dropout_layer, l1_penalty, l2_penalty
 from .scratch import cross_entropy, linreg, sgd, softmax, squared_loss
@@ -35,6 +37,7 @@ _LAZY = {
     "check": "machinery.check",
     "race": "machinery.race",
     "plot_weight_histogram": "machinery.weight_histogram",
+    "draw_graph": "machinery.graph",
     "watch": "machinery.stream",
     "LivePanel": "machinery.panel",
     "Superseded": "machinery.panel",
@@ -53,7 +56,7 @@ def __getattr__(name: str):
     return module if _LAZY[name].rpartition(".")[2] == name else getattr(module, name)
 
 
-__all__ = ["Batches", "History", "TrainingInterrupted", "accuracy", "cross_entropy", "data_iter",
-           "dropout_layer", "evaluate_accuracy", "l1_penalty", "l2_penalty", "linreg",
-           "load_array", "set_seed", "sgd", "softmax", "squared_loss", "synthetic_data", "train",
-           "try_gpu", *_LAZY]
+__all__ = ["Batches", "History", "TrainingInterrupted", "accuracy", "add_to_class", "autograd",
+           "cross_entropy", "data_iter", "dropout_layer", "evaluate_accuracy", "l1_penalty",
+           "l2_penalty", "linreg", "load_array", "set_seed", "sgd", "softmax", "squared_loss",
+           "synthetic_data", "train", "try_gpu", "two_class_2d", *_LAZY]

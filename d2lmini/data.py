@@ -1,5 +1,6 @@
 """Data for the chapters: synthetic regression data and minibatches."""
 
+import math
 from collections.abc import Iterator, Sequence
 
 import torch
@@ -102,3 +103,39 @@ def load_array(data_arrays: Sequence[torch.Tensor], batch_size: int,
         check_batches_data(data_arrays[0], array, batch_size)
     dataset = data.TensorDataset(*data_arrays)
     return data.DataLoader(dataset, batch_size, shuffle=is_train)
+
+
+SHAPES_2D = ("spiral", "moons", "circles", "xor")  # chapter 6's two-class problems
+
+
+def two_class_2d(shape: str, num_examples: int = 400, noise: float = 0.1, seed: int = 0,
+                 device: torch.device | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+    """Points in the plane (about [-1, 1]²) of two classes (labels 0, 1), interleaved as
+    `shape` says: "spiral", "moons", "circles" or "xor"; noise is the std of a Gaussian jitter."""
+    if shape not in SHAPES_2D:
+        raise ValueError(f"shape must be one of {', '.join(SHAPES_2D)}; got {shape!r}")
+    check_positive_int(num_examples, "num_examples")
+    check_number(noise, "noise", 0, hint=" (the jitter's standard deviation; try 0.1)")
+    check_seed(seed)
+    gen = torch.Generator().manual_seed(seed)
+    y = torch.arange(num_examples) % 2  # half of each class
+    u = torch.rand(num_examples, generator=gen)
+    if shape == "spiral":  # two arms, each turning 1.5 times: radius r at angle 3 pi r
+        r = 0.1 + 0.9 * u
+        X = r[:, None] * _direction(3 * math.pi * r + math.pi * y)
+    elif shape == "moons":  # two interlocking half circles
+        X = _direction(math.pi * u) * (1 - 2 * y[:, None]) + torch.stack([y - 0.5, y / 2 - 0.25], 1)
+        X = X / 1.5
+    elif shape == "circles":  # a ring of radius 0.9 around a disc of radius 0.5
+        X = torch.where(y[:, None] == 1, 0.9, 0.5 * u.sqrt()[:, None]) \
+            * _direction(2 * math.pi * torch.rand(num_examples, generator=gen))
+    else:  # xor: the sign of x1 times x2
+        X = 2 * torch.rand(num_examples, 2, generator=gen) - 1
+        y = (X[:, 0] * X[:, 1] > 0).long()
+    X = X + noise * torch.randn(num_examples, 2, generator=gen)
+    return X.to(device or try_gpu()), y.to(device or try_gpu())
+
+
+def _direction(angle: torch.Tensor) -> torch.Tensor:
+    """Unit vectors (cos, sin) of the angles, one per row."""
+    return torch.stack([angle.cos(), angle.sin()], dim=1)

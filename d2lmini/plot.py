@@ -12,10 +12,11 @@ from collections.abc import Callable, Sequence
 
 import numpy as np
 from contourpy import contour_generator
-from matplotlib import colormaps
+from matplotlib import colormaps, rcParams
 from matplotlib.axes import Axes
 from matplotlib.collections import LineCollection
 from matplotlib.figure import Figure
+from matplotlib.font_manager import FontProperties
 from matplotlib.ticker import FuncFormatter, LogLocator, MaxNLocator, NullLocator
 
 from .training import History
@@ -33,7 +34,7 @@ NAMES = {"lr": "learning rate", "batch_size": "batch size", "epochs": "epochs",
          "valid_acc": "validation accuracy", "train_loss": "train loss",
          "test_loss": "test loss", "full_set": "full set", "weight_decay": "weight decay",
          "valid_loss": "validation loss", "lambd": "λ", "num_hiddens": "hidden units",
-         "n_train": "training examples"}
+         "n_train": "training examples", "shape": "data"}
 SHORT = {"lr": "lr", "batch_size": "batch", "weight_decay": "wd"}
 
 
@@ -113,18 +114,26 @@ def plot_loss(ax: Axes, history: History, ghosts: Sequence[History] = (),
     ax.set_xlim(-0.02 * right, right)  # a little room: the first steps stay off the axis line
     _few_ticks(ax.xaxis, integer=True)
     ax.set_ylim(low, high)
-    # plain labels (0.5, 1, 1e-05) and no minor ticks: LaTeX-style labels take ~70 ms to draw;
-    # 1-2-5 ticks over a few decades, powers of ten over many (else matplotlib shows none)
-    subs = (1, 2, 5) if math.log10(high / low) <= 4 else (1,)
-    ax.yaxis.set_major_locator(LogLocator(subs=subs, numticks=7))
-    ax.yaxis.set_minor_locator(NullLocator())
-    ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:.3g}"))
+    log_ticks(ax.yaxis, low, high)
     legend = "upper right"
     if history.diverged:  # the message at the top, the legend below it
         legend = "lower left" if _say_where_it_left(ax, history, x, smoothed, high) \
             else "lower right"
     if ghosts:  # a legend only when there are runs to tell apart
         ax.legend(loc=legend)
+
+
+def log_ticks(axis, low: float, high: float) -> None:
+    """Plain tick labels (0.5, 1, 1e-05) on a log y axis from low to high, and no minor ticks:
+    1-2-5 ticks over a few decades, powers of ten over many or where the labels would crowd
+    (else matplotlib shows none), and no LaTeX-style labels, which take ~70 ms to draw."""
+    decades = math.log10(high / low)
+    room = axis.axes.bbox.height * 72 / axis.axes.figure.dpi  # in points, as the type
+    size = FontProperties(size=rcParams["ytick.labelsize"]).get_size_in_points()
+    subs = (1, 2, 5) if decades <= 4 and 3 * decades * 1.8 * size <= room else (1,)
+    axis.set_major_locator(LogLocator(subs=subs, numticks=7))
+    axis.set_minor_locator(NullLocator())
+    axis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:.3g}"))
 
 
 def _steps(history: History) -> tuple[list[float], list[float]]:

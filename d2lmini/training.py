@@ -52,6 +52,7 @@ class History:
     interrupted_at: int | None = None  # the steps done when Ctrl-C stopped the run
     seconds: float = 0.0
     settings: dict[str, Any] = field(default_factory=dict)  # set by a live panel: its values
+    net: Any = field(default=None, compare=False, repr=False)  # the model trained (as it is now)
 
     @property
     def diverged(self) -> bool:
@@ -107,7 +108,7 @@ def train(net: Callable, loss: Callable, updater: Updater, batches: Iterable, ep
     done.
     """
     epochs = check_train_args(net, loss, updater, batches, epochs)
-    history = History(epochs=epochs, epoch_size=_epoch_size(batches))
+    history = History(epochs=epochs, epoch_size=_epoch_size(batches), net=net)
     weights = _named_weights(net, updater)
     start = time.perf_counter()
     steps = len_or_none(batches)

@@ -107,14 +107,29 @@ def _code_cells(path: Path) -> list[tuple[int, str]]:
 
 def notebook_functions(path: Path) -> list[tuple[int, str, str]]:
     """(cell index, name, source) of every top-level `def` in the notebook's code cells, and of
-    every method of a top-level class, named "Class.method"."""
+    every method of a top-level class, named "Class.method" (also a function added to a class
+    with `@d2lmini.add_to_class(Class)`)."""
     found = []
     for index, source in _code_cells(path):
         for node in ast.parse(source).body:
             if isinstance(node, ast.FunctionDef):
-                found.append((index, node.name, ast.get_source_segment(source, node)))
+                owner = _added_to(node)
+                found.append((index, f"{owner}.{node.name}" if owner else node.name,
+                              ast.get_source_segment(source, node)))
             elif isinstance(node, ast.ClassDef):
                 found.extend((index, f"{node.name}.{item.name}",
                               ast.get_source_segment(source, item))
                              for item in node.body if isinstance(item, ast.FunctionDef))
     return found
+
+
+def _added_to(function: ast.FunctionDef) -> str | None:
+    """The class named in an `@add_to_class(Class)` decorator of the function, if any."""
+    for decorator in function.decorator_list:
+        if isinstance(decorator, ast.Call) and decorator.args \
+                and isinstance(decorator.args[0], ast.Name):
+            name = decorator.func.attr if isinstance(decorator.func, ast.Attribute) \
+                else getattr(decorator.func, "id", "")
+            if name == "add_to_class":
+                return decorator.args[0].id
+    return None

@@ -342,6 +342,172 @@ def test_warmup_cosine_checker(capsys):
     assert "lasts total - warmup steps" in out[2]
 
 
+# ---------------------------------------------------------------- chapter 6: backpropagation
+# Chapter 6 writes its own Value class, the package's copied cell by cell: the learner's softplus
+# builds Values of that class. NotebookValue is such a copy, a class of its own.
+
+_namespace = {}
+exec(inspect.getsource(d2lmini.autograd), _namespace)
+NotebookValue = _namespace["Value"]
+assert NotebookValue is not d2lmini.autograd.Value
+
+
+def _softplus(x):  # the plain formulas, as the chapter's solution writes them
+    e = math.exp(x.data)
+    return NotebookValue(math.log(1 + e), [(x, e / (1 + e))])
+
+
+def _softplus_with(data=None, local=None, parent=None):
+    """A softplus with its value, local derivative or parent replaced by a function of x."""
+    def softplus(x):
+        value = math.log(1 + math.exp(x.data))
+        return NotebookValue(value if data is None else data(x),
+                             [(x if parent is None else parent(x),
+                               1 / (1 + math.exp(-x.data)) if local is None else local(x))])
+    return softplus
+
+
+def _softplus_sets_grad(x):  # does backward's work in the forward pass
+    x.grad = 1 / (1 + math.exp(-x.data))
+    return NotebookValue(math.log(1 + math.exp(x.data)), [(x, 1.0)])
+
+
+def _linear_grads(X, W, b, dY):
+    return dY @ W.T, X.T @ dY, dY.sum(0)
+
+
+def _numerical_grad(f, x, h=1e-5):
+    grad = torch.zeros_like(x)
+    for i in range(x.numel()):
+        e = torch.zeros_like(x)
+        e.view(-1)[i] = h  # moves entry i only
+        grad.view(-1)[i] = (f(x + e) - f(x - e)) / (2 * h)
+    return grad
+
+
+def _numerical_grad_in_place(f, x, h=1e-5):  # moves the caller's x, and puts each entry back
+    grad, flat = torch.zeros_like(x), x.view(-1)
+    for i in range(len(flat)):
+        old = flat[i].item()
+        flat[i] = old + h
+        up = f(x)
+        flat[i] = old - h
+        down = f(x)
+        flat[i] = old
+        grad.view(-1)[i] = (up - down) / (2 * h)
+    return grad
+
+
+def _numerical_grad_with(forth=1, back=1, restore=True, copy=True, dtype=None):
+    """A numerical_grad that moves entry i by +forth h and -back h: forward differences
+    (back=0), not put back (restore=False), on the caller's x (copy=False), in another dtype."""
+    def numerical_grad(f, x, h=1e-5):
+        x = x.clone() if copy else x
+        x = x if dtype is None else x.to(dtype)
+        grad, flat = torch.zeros_like(x), x.view(-1)
+        for i in range(len(flat)):
+            flat[i] += forth * h
+            up = f(x)
+            flat[i] -= (forth + back) * h
+            down = f(x)
+            if restore:
+                flat[i] += back * h
+            grad.view(-1)[i] = (up - down) / ((forth + back) * h)
+        return grad
+    return numerical_grad
+
+
+def _numerical_grad_rows(f, x, h=1e-5):  # e[i] = h moves a whole row when x is a matrix
+    grad = torch.zeros_like(x)
+    for i in range(len(x)):
+        e = torch.zeros_like(x)
+        e[i] = h
+        grad[i] = (f(x + e) - f(x - e)) / (2 * h)
+    return grad
+
+
+def _linear_grads_autograd(X, W, b, dY):  # torch's own backward: fine too
+    X, W, b = (t.clone().requires_grad_() for t in (X, W, b))
+    ((X @ W + b) * dY).sum().backward()
+    return X.grad, W.grad, b.grad
+
+
+def _numerical_grad_all_at_once(f, x, h=1e-5):  # the directional derivative along (1, ..., 1)
+    return torch.full_like(x, ((f(x + h) - f(x - h)) / (2 * h)).item())
+
+
+def test_softplus_checker(capsys):
+    assert check.softplus(_softplus)
+    assert not check.softplus(_softplus_with(local=lambda x: 1 / (1 + math.exp(x.data))))
+    assert not check.softplus(_softplus_with(parent=lambda x: NotebookValue(x.data)))
+    out = capsys.readouterr().out.splitlines()
+    assert out[0] == ("✓ solved: softplus gives log(1 + e^x) and passes sigmoid(x) back to x, "
+                      "on 15 inputs and through a computed x used twice")
+    assert out[1].startswith("✗ not solved yet: softplus(Value(1)): the local derivative is "
+                             "0.2689414214, expected d/dx log(1 + e^x) = 0.7310585786 (that is "
+                             "sigmoid(-x): check the sign)")
+    assert "parent is a copy of x, Value(x.data), which cuts the graph" in out[2]
+
+
+def test_softplus_checker_builds_no_arithmetic_across_the_two_classes(capsys):
+    class Strict(NotebookValue):  # refuses arithmetic with any other class of Value
+        def __add__(self, other):
+            assert isinstance(other, Strict | int | float), type(other)
+            return super().__add__(other)
+        __mul__ = __add__
+
+    def softplus(x):
+        e = math.exp(x.data)
+        return Strict(math.log(1 + e), [(x, e / (1 + e))])
+    assert check.softplus(softplus)
+    assert capsys.readouterr().out.startswith("✓ solved: softplus")
+
+
+def test_linear_grads_checker(capsys):
+    assert check.linear_grads(_linear_grads)
+    assert not check.linear_grads(lambda X, W, b, dY: (dY @ W.T, dY.T @ X, dY.sum(0)))
+    out = capsys.readouterr().out.splitlines()
+    assert out[0] == ("✓ solved: linear_grads agrees with torch.autograd on 7 layers: "
+                      "dX = dY @ W.T, dW = X.T @ dY, db = dY.sum(0)")
+    assert out[1].startswith("✗ not solved yet: linear_grads with X of shape (4, 3), W of shape "
+                             "(3, 2): dW: returned shape (2, 3), expected (3, 2): dW has W's "
+                             "shape (3, 2): X.T @ dY")
+
+
+def test_xavier_std_checker(capsys):
+    assert check.xavier_std(lambda fan_in, fan_out: math.sqrt(2 / (fan_in + fan_out)))
+    assert not check.xavier_std(lambda fan_in, fan_out: math.sqrt(1 / fan_in))
+    assert not check.xavier_std(0.05)  # a number, not the function
+    out = capsys.readouterr().out.splitlines()
+    assert out[0] == "✓ solved: xavier_std = sqrt(2 / (fan_in + fan_out)) for 12 pairs"
+    assert out[1].startswith("✗ not solved yet: xavier_std(784, 10) = 0.03571, expected "
+                             "0.05019: that is LeCun's")
+    assert out[2].startswith("✗ not solved yet: d2lmini.check.xavier_std needs your function")
+    assert "got a float (a result? pass the function itself, without (...))" in out[2]
+
+
+def test_numerical_grad_checker(capsys):
+    assert check.numerical_grad(_numerical_grad)
+    assert not check.numerical_grad(_numerical_grad_with(back=0))
+    out = capsys.readouterr().out.splitlines()
+    assert out[0] == ("✓ solved: numerical_grad agrees with torch.autograd on 6 functions and "
+                      "shapes of x")
+    assert out[1].startswith("✗ not solved yet: numerical_grad(f, x) for a quadratic form, x of "
+                             "shape (5,): entry")
+    assert "(use the central difference (f(x+h) - f(x-h)) / 2h: its error is h² smaller" in out[1]
+
+
+def test_numerical_grad_checker_calls_with_the_default_step_and_with_h(capsys):
+    steps = []
+
+    def records(f, x, h=1e-5):
+        steps.append(h)
+        return _numerical_grad(f, x, h)
+    assert check.numerical_grad(records)
+    assert steps.count(1e-4) == 1 and steps.count(1e-5) == len(steps) - 1
+    capsys.readouterr()
+
+
 # ---------------------------------------------------------------- every checker, strict
 # Each checker must refuse answers that are right only on fixed inputs: hard-coded
 # hyperparameters, detached results, shared masks, an argmax for a softmax... The table gives,
@@ -539,6 +705,77 @@ STRICT = {  # checker: [(plausible wrong answer, words of the verdict)]
         (lambda train, test: ((train - train.mean(dim=0)) / train.std(dim=0),
                               (test - test.mean(dim=0)) / test.std(dim=0)), "its own"),
     ],
+    "softplus": [
+        (_softplus_with(local=lambda x: 1 / (1 + math.exp(x.data))),
+         "(that is sigmoid(-x): check the sign)"),
+        (_softplus_with(local=lambda x: math.log(1 + math.exp(x.data))),
+         "(that is the output log(1 + e^x), not its derivative)"),
+        (_softplus_with(local=lambda x: math.exp(x.data)),  # forgot the denominator
+         "e^x is the derivative of 1 + e^x only: apply the chain rule through the log too"),
+        (lambda x: NotebookValue(math.log(1 + math.exp(x.data))),
+         "has no parents, so backward() cannot reach x"),
+        (_softplus_with(parent=lambda x: NotebookValue(x.data)), "which cuts the graph"),
+        (_softplus_sets_grad, "changed x.grad: the forward pass only records the local"),
+        (lambda x: math.log(1 + math.exp(x.data)), "returned a float, expected a Value"),
+        (lambda x: NotebookValue(math.log(1 + math.exp(x)), [(x, 0.5)]),
+         "(x is a Value: compute with its number, x.data)"),
+        (_softplus_with(data=lambda x: torch.nn.functional.softplus(torch.tensor(x.data))),
+         "(float32? use math.log and math.exp on x.data"),
+        (_softplus_with(local=lambda x: x.sigmoid()), "(a Value? take its .data)"),
+        (_softplus_with(local=lambda x: 0.5), "the local derivative is"),  # right at x = 0 only
+        (_softplus_with(data=lambda x: max(x.data, 0.0)),  # right only far from 0
+         "expected log(1 + e^x)"),
+        (lambda x: (x.exp() + 1).log(), "is built from other operations"),
+        (lambda x: x, "returned x itself"),
+        (lambda x: NotebookValue(math.log(1 + math.exp(x.data)), [x, 0.5]),
+         "must hold (input, local derivative) pairs"),
+    ],
+    "linear_grads": [
+        (lambda X, W, b, dY: (dY @ W.T, X.T @ dY, dY.mean(0)),
+         "sum over the examples, not mean: each example adds its own"),
+        (lambda X, W, b, dY: (dY @ W.T, dY.T @ X, dY.sum(0)), "dW has W's shape (3, 2)"),
+        (lambda X, W, b, dY: (dY @ W.T, dY.T @ X if W.shape[0] == W.shape[1] else X.T @ dY,
+                              dY.sum(0)),  # right only where W is not square
+         "(transposed: dW = X.T @ dY, not dY.T @ X)"),
+        (lambda X, W, b, dY: (dY @ W.T, (dY.T @ X).reshape(W.shape), dY.sum(0)),
+         "reshape does not transpose"),
+        (lambda X, W, b, dY: (dY @ W.T, X.T @ dY / len(X), dY.sum(0)), "do not divide by n"),
+        (lambda X, W, b, dY: (dY @ W.T, X.T @ dY, dY), "db has b's shape (2,): sum dY over"),
+        (lambda X, W, b, dY: (dY @ W.T, X.T @ dY, dY.sum(0, keepdim=True)),
+         "returned shape (1, 2), expected (2,): db has b's shape"),
+        (lambda X, W, b, dY: (dY @ W.T, X.T @ dY, dY[0]), "db: value"),  # right for n = 1 only
+        (lambda X, W, b, dY: (X.T @ dY, dY.sum(0)), "three tensors (dX, dW, db), got a tuple of 2"),
+        (lambda X, W, b, dY: [*_linear_grads(X, W, b, dY), None], "got a list of 4"),
+        (lambda X, W, b, dY: (dY @ W, X.T @ dY, dY.sum(0)), "(check the shapes: dX = dY @ W.T"),
+    ],
+    "xavier_std": [
+        (lambda fan_in, fan_out: math.sqrt(1 / fan_in), "LeCun's sqrt(1 / fan_in), which keeps "
+                                                        "only the forward pass"),
+        (lambda fan_in, fan_out: math.sqrt(2 / fan_in), "He's sqrt(2 / fan_in), for ReLU"),
+        (lambda fan_in, fan_out: math.sqrt(1 / fan_out), "keeps only the backward pass"),
+        (lambda fan_in, fan_out: 2 / (fan_in + fan_out), "a variance: take its square root"),
+        (lambda fan_in, fan_out: math.sqrt(6 / (fan_in + fan_out)),
+         "the bound a of the uniform U(-a, a); its standard deviation is a / sqrt(3)"),
+        (lambda fan_in, fan_out: math.sqrt(2 / 794),  # right for (784, 10) only
+         "the same number for every pair of fans"),
+        (lambda fan_in, fan_out: math.sqrt(2 / fan_in + fan_out), "expected 0.05019"),
+        (lambda fan_in, fan_out: torch.full((fan_out,), math.sqrt(2 / (fan_in + fan_out))),
+         "expected one number"),
+        (lambda fan_in, fan_out: None, "forget `return`"),
+    ],
+    "numerical_grad": [
+        (_numerical_grad_with(back=0), "use the central difference (f(x+h) - f(x-h)) / 2h"),
+        (_numerical_grad_with(forth=0), "use the central difference (f(x+h) - f(x-h)) / 2h"),
+        (_numerical_grad_all_at_once, "move one entry at a time, x + h e_i"),
+        (_numerical_grad_with(restore=False), "put each entry back"),
+        (_numerical_grad_with(restore=False, copy=False), "work on a copy, x.clone()"),
+        (_numerical_grad_with(dtype=torch.float32), "keep float64"),
+        (lambda f, x, h=1e-5: _numerical_grad(f, x, h).flatten(),  # right for 1-d x only
+         "returned shape (12,), expected (3, 4): the gradient has x's shape"),
+        (lambda f, x, h=1e-5: _numerical_grad(f, x), "use the argument h"),  # right for 1e-5
+        (lambda f, x: _numerical_grad(f, x), "give it the step as a parameter"),
+        (_numerical_grad_rows, "each row holds one number"),  # right for 1-d x only
+    ],
 }
 
 RIGHT = {  # checker: answers that must pass (the notebooks' solutions among them)
@@ -566,6 +803,17 @@ RIGHT = {  # checker: answers that must pass (the notebooks' solutions among the
     "standardize": [lambda train, test: (
         (train - train.mean(dim=0)) / train.std(dim=0, correction=0),
         (test - train.mean(dim=0)) / train.std(dim=0, correction=0))],  # population std: fine
+    "softplus": [_softplus, _softplus_with(),  # derivative e^x / (1 + e^x), 1 / (1 + e^-x)
+                 lambda x: NotebookValue(max(x.data, 0.0) + math.log1p(math.exp(-abs(x.data))),
+                                         [(x, x.sigmoid().data)]),  # a stable form
+                 lambda x: d2lmini.autograd.Value(math.log(1 + math.exp(x.data)),
+                                                  [(x, 1 / (1 + math.exp(-x.data)))])],
+    "linear_grads": [_linear_grads, _linear_grads_autograd,
+                     lambda X, W, b, dY: [dY @ W.T, (dY.T @ X).T, dY.sum(dim=0)]],
+    "xavier_std": [lambda fan_in, fan_out: math.sqrt(2 / (fan_in + fan_out)),
+                   lambda fan_in, fan_out: torch.tensor(2 / (fan_in + fan_out)).sqrt(),
+                   lambda fan_in, fan_out: math.sqrt(6 / (fan_in + fan_out)) / math.sqrt(3)],
+    "numerical_grad": [_numerical_grad, _numerical_grad_in_place, _numerical_grad_with()],
 }
 
 

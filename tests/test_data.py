@@ -1,3 +1,6 @@
+import math
+import re
+
 import pytest
 import torch
 
@@ -141,3 +144,39 @@ def test_a_seed_that_is_not_an_integer_is_named(data, seed):
 def test_try_gpu_needs_a_gpu_number(i):
     with pytest.raises(ValueError, match=r"try_gpu\(i\) needs a GPU number i, an integer >= 0"):
         d2lmini.try_gpu(i)
+
+
+@pytest.mark.parametrize("shape", ["spiral", "moons", "circles", "xor"])
+def test_two_class_2d_gives_points_in_the_plane_of_two_balanced_classes(shape):
+    X, y = d2lmini.two_class_2d(shape, 400, noise=0.0, device="cpu")
+    assert X.shape == (400, 2) and y.shape == (400,) and X.dtype == torch.float32
+    assert set(y.tolist()) == {0, 1} and abs(y.float().mean().item() - 0.5) < 0.1
+    assert X.abs().max() <= 1.4
+    again = d2lmini.two_class_2d(shape, 400, noise=0.0, device="cpu")
+    assert torch.equal(X, again[0]) and torch.equal(y, again[1])  # seeded
+    other = d2lmini.two_class_2d(shape, 400, noise=0.0, seed=1, device="cpu")
+    assert not torch.equal(X, other[0])
+
+
+def test_two_class_2d_shapes_are_what_they_say():
+    X, y = d2lmini.two_class_2d("circles", 400, noise=0.0, device="cpu")
+    radius = X.norm(dim=1)
+    assert torch.allclose(radius[y == 1], torch.tensor(0.9)) and radius[y == 0].max() <= 0.5
+    X, y = d2lmini.two_class_2d("xor", 400, noise=0.0, device="cpu")
+    assert torch.equal(y, (X[:, 0] * X[:, 1] > 0).long())
+    X, y = d2lmini.two_class_2d("spiral", 400, noise=0.0, device="cpu")
+    r, angle = X.norm(dim=1), torch.atan2(X[:, 1], X[:, 0])
+    turned = torch.remainder(angle - 3 * math.pi * r - math.pi * y + 1e-4, 2 * math.pi)
+    assert turned.max() < 1e-3  # arm y at radius r points at angle 3 pi r + pi y
+    noisy = d2lmini.two_class_2d("spiral", 400, noise=0.1, device="cpu")[0]
+    assert 0.05 < (noisy - X).std() < 0.15  # the jitter's standard deviation
+
+
+@pytest.mark.parametrize("kwargs, message", [
+    ({"shape": "swirl"}, "shape must be one of spiral, moons, circles, xor; got 'swirl'"),
+    ({"shape": "moons", "noise": -1}, "noise"),
+    ({"shape": "moons", "num_examples": 0}, "num_examples"),
+])
+def test_two_class_2d_says_what_is_wrong(kwargs, message):
+    with pytest.raises(ValueError, match=re.escape(message)):
+        d2lmini.two_class_2d(**kwargs)

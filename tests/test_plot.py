@@ -228,3 +228,20 @@ def test_contour_and_path():
 def test_show_images_titles():
     fig = plot.show_images(np.zeros((3, 28, 28)), 1, 4, titles=["a", "b", "c"])
     assert [ax.get_title() for ax in fig.axes[:3]] == ["a", "b", "c"]
+
+
+def test_log_ticks_use_1_2_5_where_there_is_room_and_powers_of_ten_where_not():
+    from d2lmini.plot import log_ticks
+
+    def labels(height):
+        fig = Figure(figsize=(4, height))
+        ax = fig.subplots()
+        ax.set_yscale("log")
+        ax.set_ylim(0.005, 2)  # 2.6 decades
+        log_ticks(ax.yaxis, 0.005, 2)
+        fig.canvas.draw()
+        return [ax.yaxis.get_major_formatter()(v) for v in ax.yaxis.get_majorticklocs()
+                if 0.005 <= v <= 2]  # the ticks in view
+
+    assert labels(6) == ["0.005", "0.01", "0.02", "0.05", "0.1", "0.2", "0.5", "1", "2"]
+    assert labels(1.5) == ["0.01", "0.1", "1"]  # 9 labels would run into each other

@@ -69,6 +69,12 @@ def test_train_with_an_optimizer_and_metrics():
                             progress=False)
     assert len(history.metrics["acc"]) == 5
     assert history.metrics["acc"][-1] > 0.9
+    assert history.net is net  # what was trained, for a figure drawn from the run (chapter 6)
+
+
+def test_a_history_is_compared_by_its_numbers_not_its_net():
+    one, other = History(step_loss=[1.0], net=nn.Linear(2, 1)), History(step_loss=[1.0])
+    assert one == other and "net" not in repr(one)
 
 
 def test_train_rejects_zero_epochs():

@@ -28,6 +28,7 @@ from collections.abc import Callable
 import torch
 
 from .. import scratch
+from ..autograd import Value
 
 SOLVED = "✓ solved"  # text symbols (U+2713, U+2717), not emoji, which need an emoji font
 NOT_SOLVED = "✗ not solved yet"
@@ -1088,3 +1089,335 @@ def _losses_problem(losses, name: str) -> str | None:
         return (f"every run diverged ({name} holds only NaN or inf): rerun the sweep with a "
                 f"smaller learning rate")
     return None
+
+
+# ---------------------------------------------------------------- chapter 6: backpropagation
+
+def _sigmoid(x: float) -> float:
+    """1 / (1 + e^-x), for a float."""
+    return 0.5 * (1 + math.tanh(x / 2))  # = 1 / (1 + e^-x), and never overflows
+
+
+def _isclose(got: float, want: float) -> bool:
+    """Whether got equals want as far as float64 arithmetic allows (chapter 6 works in it)."""
+    return math.isclose(got, want, rel_tol=1e-9, abs_tol=1e-9)
+
+
+@_keeps_rng
+def softplus(your_fn: Callable) -> bool:
+    """Check a softplus(x) for chapter 6's Value: a new Value log(1 + e^x) whose parent is x
+    with local derivative sigmoid(x), for x in [-30, 30], also for an x that is computed (the
+    gradient flows on) and used twice (the gradients add)."""
+    gen = torch.Generator().manual_seed(0)
+    xs = [1.0, 0.0, -1.0, 30.0, -30.0, 20.5, -12.25]
+    xs += (torch.rand(8, generator=gen, dtype=torch.float64) * 60 - 30).tolist()
+    for x in xs:
+        problem = _softplus_problem(your_fn, x)
+        if problem:
+            return report(False, problem)
+    for trial in range(4):  # x = a * b + a; the last two trials use softplus(x) twice
+        a, b = (torch.rand(2, generator=gen, dtype=torch.float64) * 10 - 5).tolist()
+        va, vb = Value(a), Value(b)
+        x = va * vb + va
+        uses = (1.0,) if trial < 2 else (1.0, 2.0)
+        try:
+            outs = [your_fn(x) for _ in uses]
+            Value(0.0, [*zip(outs, uses), (x, 0.5)]).backward()
+        except Exception as error:
+            return report(False, f"softplus(x), x = a * b + a: backward() raised "
+                                 f"{type(error).__name__}: {error}")
+        t = torch.tensor([a, b], dtype=torch.float64, requires_grad=True)
+        tx = t[0] * t[1] + t[0]
+        (sum(torch.nn.functional.softplus(tx, threshold=50) * u for u in uses)
+         + 0.5 * tx).backward()
+        got = [_number(v.grad) for v in (va, vb)]
+        if None in got or not all(_isclose(g, w) for g, w in zip(got, t.grad.tolist())):
+            used = " used twice (the gradients of both uses add up)" if len(uses) > 1 else ""
+            return report(False, f"softplus(x), x = a * b + a{used}: backward() gives "
+                                 f"a.grad = {va.grad!r}, b.grad = {vb.grad!r}, expected "
+                                 f"{t.grad[0]:.10g}, {t.grad[1]:.10g}")
+    return report(True, f"softplus gives log(1 + e^x) and passes sigmoid(x) back to x, on "
+                        f"{len(xs)} inputs and through a computed x used twice")
+
+
+def _softplus_problem(your_fn: Callable, x: float) -> str | None:
+    """What is wrong with your_fn(Value(x)) as softplus, or None."""
+    v, call = Value(x), f"softplus(Value({x:g}))"
+    try:
+        out = your_fn(v)
+    except Exception as error:
+        hint = " (x is a Value: compute with its number, x.data)" if "Value" in str(error) else ""
+        return f"{call} raised {type(error).__name__}: {error}{hint}"
+    new = "return a new Value(log(1 + e^x), [(x, local derivative)])"
+    if out is None:
+        return f"{call} returned None: did you forget `return`?"
+    if not (hasattr(out, "data") and hasattr(out, "parents")):
+        return (f"{call} returned {_what(out)}, expected a Value, which remembers its input: "
+                f"{new}")
+    if out is v or v.data != x:
+        return f"{call} {'returned x itself' if v.data == x else 'changed x.data'}: {new}"
+    if v.grad != 0:
+        return (f"{call} changed x.grad: the forward pass only records the local derivative, "
+                f"{new}; backward() fills .grad")
+    t = torch.tensor(x, dtype=torch.float64)
+    want, slope = torch.nn.functional.softplus(t, threshold=50).item(), _sigmoid(x)
+    got = _number(out.data)
+    if got is None:
+        return f"{call}.data is {_what(out.data)}, expected a number, log(1 + e^x) = {want:.10g}"
+    if not _isclose(got, want):
+        low = math.isclose(got, want, rel_tol=1e-5, abs_tol=1e-6)
+        hint = (" (float32? use math.log and math.exp on x.data: Python floats are float64)"
+                if low else "")
+        return f"{call}.data = {got:.10g}, expected log(1 + e^x) = {want:.10g}{hint}"
+    try:
+        pairs = [(node, local) for node, local in out.parents]
+    except (TypeError, ValueError):
+        return f"{call}.parents must hold (input, local derivative) pairs: {new}"
+    if not pairs:
+        return f"{call} has no parents, so backward() cannot reach x: {new}"
+    node, local = pairs[0]
+    if len(pairs) > 1 or node is not v:
+        if _reaches(out, v):
+            return (f"{call} is built from other operations: its gradient is right, but the "
+                    f"exercise is one operation with its own local derivative: {new}")
+        if getattr(node, "data", None) == x:
+            return (f"{call}'s parent is a copy of x, Value(x.data), which cuts the graph: "
+                    f"backward() stops at the copy; the parent must be x itself: {new}")
+        return f"{call}'s parent must be x itself, the Value passed in: {new}"
+    got = _number(local)
+    if got is None:
+        return (f"{call}: the local derivative must be a number, got {_what(local)} "
+                f"(a Value? take its .data)")
+    if _isclose(got, slope):
+        return None
+    mistakes = [(_sigmoid(-x), "that is sigmoid(-x): check the sign"),
+                (want, "that is the output log(1 + e^x), not its derivative"),
+                (math.exp(x), "e^x is the derivative of 1 + e^x only: apply the chain rule "
+                              "through the log too")]
+    hint = next((f" ({h})" for value, h in mistakes if _isclose(got, value)), "")
+    return (f"{call}: the local derivative is {got:.10g}, expected d/dx log(1 + e^x) = "
+            f"{slope:.10g}{hint}")
+
+
+def _reaches(node, target, limit: int = 1000) -> bool:
+    """Whether target is among the inputs of node, at any depth (a few graphs' worth)."""
+    stack, seen = [node], set()
+    while stack and len(seen) < limit:
+        node = stack.pop()
+        if node is target:
+            return True
+        if id(node) not in seen:
+            seen.add(id(node))
+            stack.extend(p[0] for p in getattr(node, "parents", ()) if isinstance(p, tuple | list)
+                         and p)
+    return False
+
+
+@_keeps_rng
+def linear_grads(your_fn: Callable) -> bool:
+    """Check a linear_grads(X, W, b, dY) -> (dX, dW, db), the gradients of a loss L with
+    respect to X, W and b of Y = X @ W + b, given dY = ∂L/∂Y, against torch.autograd, for
+    n = 1, d_out = 1, square and non-square W."""
+    gen = torch.Generator().manual_seed(0)
+    shapes = [(4, 3, 2), (1, 5, 3), (6, 3, 3), (5, 4, 1)]
+    shapes += [tuple(int(s) for s in torch.randint(1, 8, (3,), generator=gen)) for _ in range(3)]
+    for n, d_in, d_out in shapes:
+        X, W, b, dY = (torch.randn(s, generator=gen)
+                       for s in [(n, d_in), (d_in, d_out), (d_out,), (n, d_out)])
+        leaves = [t.clone().requires_grad_() for t in (X, W, b)]
+        ((leaves[0] @ leaves[1] + leaves[2]) * dY).sum().backward()  # a loss whose ∂L/∂Y is dY
+        call = f"linear_grads with X of shape {(n, d_in)}, W of shape {(d_in, d_out)}"
+        try:
+            got = your_fn(X.clone(), W.clone(), b.clone(), dY.clone())
+        except Exception as error:
+            hint = (" (check the shapes: dX = dY @ W.T is (n, d_out) @ (d_out, d_in), dW = "
+                    "X.T @ dY is (d_in, n) @ (n, d_out))" if "shapes" in str(error) else "")
+            return report(False, f"{call} raised {type(error).__name__}: {error}{hint}")
+        if not isinstance(got, tuple | list) or len(got) != 3:
+            size = f" of {len(got)}" if isinstance(got, tuple | list) else ""
+            return report(False, f"linear_grads must return three tensors (dX, dW, db), got "
+                                 f"{_what(got)}{size}")
+        for name, value, want in zip(("dX", "dW", "db"), got, (t.grad for t in leaves)):
+            problem = _difference(value, want, (), 1e-5)
+            if problem:
+                hint = _linear_grads_hint(name, value, X, W, dY)
+                problem = _difference(value, want, (), 1e-5, shape_hint=hint)
+                more = f" ({hint})" if hint and problem.startswith("value") else ""
+                return report(False, f"{call}: {name}: {problem}{more}")
+    return report(True, f"linear_grads agrees with torch.autograd on {len(shapes)} layers: "
+                        f"dX = dY @ W.T, dW = X.T @ dY, db = dY.sum(0)")
+
+
+def _linear_grads_hint(name: str, got, X: torch.Tensor, W: torch.Tensor,
+                       dY: torch.Tensor) -> str | None:
+    """The classic mistake that gives got as the gradient called name (dX, dW or db), or None."""
+    if not isinstance(got, torch.Tensor):
+        return None
+    of, shape, fix = {"dX": ("X", X.shape, "dY @ W.T"), "dW": ("W", W.shape, "X.T @ dY"),
+                      "db": ("b", W.shape[1:], "sum dY over the examples, dY.sum(0)")}[name]
+    if got.shape != shape:
+        return f"{name} has {of}'s shape {tuple(shape)}: {fix}"
+    square = W.shape[0] == W.shape[1]  # then dY @ W and dY.T @ X have the right shapes
+    if name == "dX":
+        mistakes = [(dY @ W, "W is transposed: dX = dY @ W.T")] if square else []
+    elif name == "dW":
+        mistakes = [((dY.T @ X).reshape(W.shape), "transposed: dW = X.T @ dY, not dY.T @ X"
+                     if square else "reshape does not transpose: dW = X.T @ dY"),
+                    (X.T @ dY / len(X), "do not divide by n: dY = ∂L/∂Y already holds any 1/n "
+                                        "of a mean loss")]
+    else:
+        mistakes = [(dY.mean(0), "sum over the examples, not mean: each example adds its own")]
+    return next((hint for value, hint in mistakes if _close(got, value)), None)
+
+
+@_keeps_rng
+def xavier_std(your_fn: Callable) -> bool:
+    """Check an xavier_std(fan_in, fan_out) that returns sqrt(2 / (fan_in + fan_out)), the
+    standard deviation of Xavier (Glorot) normal initialization, for many pairs of fans."""
+    gen = torch.Generator().manual_seed(0)
+    pairs = [(784, 10), (10, 784), (256, 256), (1, 1), (1, 7), (3, 100), (512, 128)]
+    pairs += [tuple(int(v) for v in torch.randint(1, 1000, (2,), generator=gen))
+              for _ in range(5)]
+    right = []  # the results so far, all right
+    for fan_in, fan_out in pairs:
+        want, call = math.sqrt(2 / (fan_in + fan_out)), f"xavier_std({fan_in}, {fan_out})"
+        try:
+            result = your_fn(fan_in, fan_out)
+        except Exception as error:
+            return report(False, f"{call} raised {type(error).__name__}: {error}")
+        if result is None:
+            return report(False, f"{call} returned None: did you forget `return`?")
+        got = _number(result)
+        if got is None:
+            return report(False, f"{call} returned {_what(result)}, expected one number")
+        if not math.isclose(got, want, rel_tol=1e-6):
+            both = "Xavier's variance keeps both passes, averaging fan_in and fan_out"
+            mistakes = [
+                (math.sqrt(1 / fan_in), f"that is LeCun's sqrt(1 / fan_in), which keeps only the "
+                                        f"forward pass; {both}"),
+                (math.sqrt(2 / fan_in), f"that is He's sqrt(2 / fan_in), for ReLU; {both}"),
+                (math.sqrt(1 / fan_out), f"sqrt(1 / fan_out) keeps only the backward pass; {both}"),
+                (2 / (fan_in + fan_out), "that is a variance: take its square root"),
+                (math.sqrt(6 / (fan_in + fan_out)), "that is the bound a of the uniform U(-a, a); "
+                                                    "its standard deviation is a / sqrt(3)"),
+                *((value, "it gives the same number for every pair of fans: compute it from "
+                          "fan_in and fan_out") for value in right)]
+            hint = next((f": {h}" for value, h in mistakes
+                         if math.isclose(got, value, rel_tol=1e-6)), "")
+            return report(False, f"{call} = {got:.4g}, expected {want:.4g}{hint}")
+        right.append(got)
+    return report(True, f"xavier_std = sqrt(2 / (fan_in + fan_out)) for {len(pairs)} pairs")
+
+
+def _numerical_grad_cases(gen: torch.Generator) -> list[tuple[Callable, torch.Tensor, float | None,
+                                                              torch.Tensor, str]]:
+    """(f, x, h or None for the default, expected result, what f is): f of float64 tensors."""
+    def randn(*shape):
+        return torch.randn(shape, generator=gen, dtype=torch.float64)
+
+    def quadratic(d):
+        M, c = randn(d, d) / d ** 0.5, randn(d)
+        A = M @ M.T + torch.eye(d, dtype=torch.float64)
+        def f(x):
+            v = x.double().flatten()
+            return 0.5 * v @ A @ v + c @ v
+        return f
+
+    def smooth(d):
+        W, V, c = randn(3, d) / (2 * d ** 0.5), randn(3, d) / d ** 0.5, randn(3) / 2
+        return lambda x: ((W @ x.double().flatten() + c).exp().sum()
+                          + (V @ x.double().flatten()).tanh().sum())
+
+    X, W2, y = randn(5, 3), randn(4, 1), randn(5, 1)
+
+    def mlp_loss(W1):  # a tiny 2-layer network's loss as a function of its first weights
+        return ((torch.tanh(X @ W1.double()) @ W2 - y) ** 2).mean()
+
+    cases = [(quadratic(5), randn(5), None, "a quadratic form"),
+             (smooth(1), randn(1), None, "a sum of exp and tanh of an affine map"),
+             (mlp_loss, randn(3, 4), None, "a 2-layer network's loss as a function of W1"),
+             (quadratic(12), randn(3, 4), None, "a quadratic form"),
+             (smooth(5), randn(5), None, "a sum of exp and tanh of an affine map")]
+    result = []
+    for f, x, h, what in cases:
+        leaf = x.clone().requires_grad_()
+        result.append((f, x, h, torch.autograd.grad(f(leaf), leaf)[0], what))
+    x = torch.rand(6, generator=gen, dtype=torch.float64) * 0.6 - 0.3
+    # ((x + h)^3 - (x - h)^3) / 2h = 3x^2 + h^2: the central difference's own error is known
+    result.append((lambda x: (x.double() ** 3).sum(), x, 1e-4, 3 * x ** 2 + 1e-8,
+                   "the sum of cubes"))
+    return result
+
+
+def _finite_difference(f: Callable, x: torch.Tensor, h: float, back: float,
+                       forth: float) -> torch.Tensor:
+    """(f(x + forth h e_i) - f(x - back h e_i)) / ((forth + back) h) for every entry i."""
+    grad, flat = torch.zeros_like(x), x.flatten()
+    for i in range(len(flat)):
+        e = torch.zeros_like(flat)
+        e[i] = h
+        grad.view(-1)[i] = ((f((flat + forth * e).reshape(x.shape))
+                             - f((flat - back * e).reshape(x.shape))) / ((forth + back) * h))
+    return grad
+
+
+@_keeps_rng
+def numerical_grad(your_fn: Callable) -> bool:
+    """Check a numerical_grad(f, x, h=1e-5) that returns the central differences
+    (f(x + h e_i) - f(x - h e_i)) / 2h for every entry of x, in x's shape, and leaves x
+    unchanged, against torch.autograd, for several f and shapes of x, and for h=1e-4."""
+    cases = _numerical_grad_cases(torch.Generator().manual_seed(0))
+    for f, x, h, want, what in cases:
+        step = "" if h is None else f", h={h:.0e}".replace("e-0", "e-")
+        call = f"numerical_grad(f, x{step})"
+        where = f"for {what}, x of shape {tuple(x.shape)}"
+        given = x.clone()
+        try:
+            got = your_fn(f, given) if h is None else your_fn(f, given, h=h)
+        except Exception as error:
+            hint = (" (give it the step as a parameter: def numerical_grad(f, x, h=1e-5))"
+                    if "argument" in str(error) else "")
+            return report(False, f"{call} {where} raised {type(error).__name__}: {error}{hint}")
+        problem = _difference(got, want, (), 0, shape_hint="the gradient has x's shape: "
+                                                           "grad.reshape(x.shape)")
+        if problem and not problem.startswith("value"):
+            return report(False, f"{call} {where} {problem}")
+        if not torch.equal(given, x):
+            return report(False, f"{call} {where} changed the caller's x: work on a copy, "
+                                 f"x.clone() (or put each entry back to its saved value)")
+        if got.dtype != torch.float64:
+            return report(False, f"{call} {where} returned a {got.dtype} tensor: keep float64 "
+                                 f"(torch.zeros_like(x), not torch.zeros(x.shape)): in float32 "
+                                 f"the rounding error eps/h swamps the derivative")
+        got = got.detach()
+        if not torch.allclose(got, want, rtol=1e-7, atol=1e-9):
+            return report(False, f"{call} {where}: "
+                                 f"{_numerical_grad_hint(got, want, f, x, h or 1e-5)}")
+    return report(True, f"numerical_grad agrees with torch.autograd on {len(cases)} functions "
+                        f"and shapes of x")
+
+
+def _numerical_grad_hint(got: torch.Tensor, want: torch.Tensor, f: Callable, x: torch.Tensor,
+                         h: float) -> str:
+    """What is wrong with got as the central differences of f at x, in words."""
+    def close(a, b):
+        return torch.allclose(a, b, rtol=1e-6, atol=1e-8)
+
+    i = int((got - want).abs().argmax())
+    message = (f"entry {i} (flattened) is {got.flatten()[i]:.10g}, expected "
+               f"{want.flatten()[i]:.10g}")
+    if any(close(got, _finite_difference(f, x, h, *way)) for way in [(0, 1), (1, 0)]):
+        return (f"{message} (use the central difference (f(x+h) - f(x-h)) / 2h: its error is "
+                f"h² smaller, not h)")
+    if h != 1e-5 and close(got, _finite_difference(f, x, 1e-5, 1, 1)):
+        return f"{message} (use the argument h, not a fixed step)"
+    if got.numel() > 1 and close(got, got.flatten()[0].expand(got.shape)):
+        return (f"{message}: every entry is the same number, as when all of x moves at once: "
+                f"move one entry at a time, x + h e_i")
+    if got.dim() > 1 and got.shape[-1] > 1 and close(got, got[..., :1].expand(got.shape)):
+        return (f"{message}: each row holds one number, as when x[i] moves a whole row: move "
+                f"single entries, e.g. x.view(-1)[i] for i in range(x.numel())")
+    if close(got.flatten()[0], want.flatten()[0]):
+        return (f"{message}: the first entry is right and a later one is not: put each entry "
+                f"back (x[i] = saved value) before moving the next")
+    return message
