@@ -16,7 +16,7 @@ NOTEBOOKS = Path(__file__).resolve().parents[1] / "notebooks"
 PATHS = sorted(path for path in NOTEBOOKS.rglob("*.ipynb")
                if ".ipynb_checkpoints" not in path.parts)  # JupyterLab's autosaves: not ours
 BUDGET = 3_000_000  # bytes, for the whole notebooks/ folder
-# Chapters 1-5 take 2.76 MB of it (chapter 4, the longest, 0.80 MB). A chapter written later
+# Chapters 1-5 take 2.51 MB of it (chapter 4, the longest, 0.74 MB). A chapter written later
 # gets its share: a sixth of the budget, what an average chapter of six may take.
 CHAPTERS_PLANNED = 6
 SHARE = BUDGET // CHAPTERS_PLANNED
@@ -122,3 +122,38 @@ def test_the_checks_above_find_a_twice_stored_full_colour_image():
                     "state": {}}}}}}}
     assert [where for where, _ in images(notebook)] == ["cell 1 image/png", "widget m1 ['value']"]
     assert png_colour_type(rgba) == 6
+
+
+def test_saving_compresses_the_pngs_again_with_the_same_pixels():
+    """.ci/save_notebook.py's recompress(): fewer bytes, the same image (tested on a figure)."""
+    import importlib.util
+    import io
+
+    import matplotlib
+    import nbformat
+    import numpy as np
+    from PIL import Image
+
+    matplotlib.use("Agg")
+    from matplotlib.figure import Figure
+
+    from d2lmini.machinery.figures import compact_png, palette_png
+
+    spec = importlib.util.spec_from_file_location(
+        "save_notebook", Path(__file__).resolve().parents[1] / ".ci" / "save_notebook.py")
+    save_notebook = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(save_notebook)
+    fig = Figure(figsize=(4, 3))
+    ax = fig.subplots()
+    ax.plot(np.sin(np.linspace(0, 9, 200)), label="a curve")
+    ax.legend()
+    png = compact_png(palette_png(fig)[0])
+    notebook = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(
+        "plot()", outputs=[nbformat.v4.new_output(
+            "display_data", data={"image/png": base64.b64encode(png).decode()})])])
+    before, after = save_notebook.recompress(notebook)
+    stored = base64.b64decode(notebook.cells[0].outputs[0].data["image/png"])
+    assert before == len(png) and after == len(stored) < len(png)
+    pixels = [np.asarray(Image.open(io.BytesIO(data)).convert("RGBA")) for data in (png, stored)]
+    assert np.array_equal(*pixels)
+    assert png_colour_type(base64.b64encode(stored).decode()) == 3  # still a palette PNG
