@@ -9,7 +9,8 @@ chapter 4's `surface_panel`), in an IPython shell, then
    first figure of the new settings (a long run shows frames before it ends).
    Targets: chapter 1 at most 100 ms, chapter 3 (mini subset) 250 ms (issue 10); chapter 4's
    surface race 150 ms, its Fashion-MNIST panel 300 ms (issue 14); chapter 5: first figure
-   300 ms, the whole default run 1.5 s (issue 15);
+   300 ms, the whole default run 1.5 s (issue 15); chapter 6's playground: first figure of
+   new settings 300 ms, a default run 1.5 s (issue 27);
 2. for a panel with a batch-size slider: starts a long run (the smallest batch size, the most
    epochs), releases the learning rate once it shows its first frame, and times release ->
    first figure of the new settings. Target: at most 300 ms, while a 3 s run trains; the

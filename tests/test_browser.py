@@ -511,6 +511,9 @@ def every_value_by_keyboard(panel: Panel, name: str) -> list[str]:
 # Panels whose largest learning rate gives a large loss, not a diverged run, and why
 NO_DIVERGENCE = {
     "04_optimizers": "its loss is nn.CrossEntropyLoss of logits (log-sum-exp): never NaN",
+    "06_backpropagation": "its loss is F.cross_entropy of logits (log-sum-exp): never NaN; a "
+                          "too-large learning rate ends with a high loss, and the figure says "
+                          "the loss rose",
 }
 
 

@@ -2,6 +2,7 @@
 code cell can be run a second time after Run All (as learners do)."""
 
 import inspect
+import textwrap
 from pathlib import Path
 
 import nbclient
@@ -23,16 +24,22 @@ WRITTEN_IN = {
     "04_optimizers": {f"{name}.update" for name in ("SGD", "Adagrad", "RMSprop", "Adadelta",
                                                      "Adam", "AdamW", "NAdam")},
     "05_regularization": {"dropout_layer", "l2_penalty", "l1_penalty"},
+    "06_backpropagation": {f"Value.{name}" for name, value in vars(d2lmini.autograd.Value).items()
+                           if inspect.isfunction(value) and value.__name__ == name},  # no alias
 }
 
 
 # --- (a) a from-scratch function in a notebook is the package's function (contract C1) ----------
 
 def _package_function(name: str):
-    """d2lmini's public function called name, or the update rule of a d2lmini.optim optimizer
-    ("Adam.update": chapter 4 writes each optimizer's update as the package has it), or None."""
+    """d2lmini's public function called name, the update rule of a d2lmini.optim optimizer
+    ("Adam.update": chapter 4 writes each optimizer's update as the package has it), or a
+    method of the scalar engine ("Value.backward": chapter 6 writes the class), or None."""
     if "." in name:
         owner, method = name.split(".", 1)
+        if owner == "Value":
+            value = vars(d2lmini.autograd.Value).get(method)
+            return value if inspect.isfunction(value) else None
         optimizer = getattr(d2lmini.optim, owner, None) if owner in d2lmini.optim.__all__ else None
         return optimizer.__dict__.get(method) if method == "update" and optimizer else None
     if name not in d2lmini.__all__:
@@ -114,6 +121,22 @@ def test_an_optimizer_class_is_compared_by_its_update_rule(tmp_path):
     assert _package_function("Helper.update") is None
 
 
+def test_a_method_added_to_a_class_in_a_later_cell_is_compared_as_the_classs(tmp_path):
+    package = inspect.getsource(d2lmini.autograd.Value.tanh)
+    notebook = nbformat.v4.new_notebook(cells=[
+        nbformat.v4.new_code_cell("class Value:\n    pass"),
+        nbformat.v4.new_code_cell("@d2lmini.add_to_class(Value)\n" + textwrap.dedent(package))])
+    path = tmp_path / "nb.ipynb"
+    nbformat.write(notebook, path)
+    [(index, name, source)] = notebook_functions(path)
+    assert (index, name) == (1, "Value.tanh")
+    assert _package_function(name) is d2lmini.autograd.Value.tanh
+    assert difference(source, package) is None
+    assert difference(source.replace("1 - t * t", "t * (1 - t)"), package)
+    assert _package_function("Value.__radd__") is d2lmini.autograd.Value.__add__  # an alias
+    assert "Value.__radd__" not in WRITTEN_IN["06_backpropagation"]
+
+
 @pytest.mark.parametrize("path", CHAPTERS, ids=lambda p: p.stem)
 def test_functions_written_in_a_notebook_are_the_packages(path):
     defined = notebook_functions(path)
@@ -126,7 +149,8 @@ def test_functions_written_in_a_notebook_are_the_packages(path):
             continue
         diff = difference(source, inspect.getsource(function))
         if diff:
-            where = f"d2lmini.optim.{name}" if "." in name else f"d2lmini.{name}"
+            where = f"d2lmini.{function.__module__.split('.', 1)[1]}.{name}" if "." in name \
+                else f"d2lmini.{name}"
             problems.append(f"cell {index}: `{name}` differs from {where}:\n{diff}")
     assert not problems, f"{path.name}\n" + "\n\n".join(problems)
 

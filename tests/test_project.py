@@ -307,7 +307,7 @@ def test_long_cells_finds_a_long_cell_and_spares_the_setup_cell(tmp_path):
     assert long_cells(path) == ["cell 2: 26 lines ('x0 = 0')"]
 
 
-CORE_PATH = ("04_optimizers", "05_regularization")  # chapters with a 90-minute core path
+CORE_PATH = ("04_optimizers", "05_regularization", "06_backpropagation")  # a 90-minute core path
 
 
 def unmarked_sections(notebook: Path) -> list[str]:
