@@ -62,7 +62,9 @@ _classroom = False
 def params(classroom: bool | None = None) -> dict:
     """The rcParams of the style: normal, or classroom when it is on (or asked for)."""
     on = _classroom if classroom is None else classroom
-    return {**NORMAL, **(CLASSROOM if on else {})}
+    # what only classroom mode sets goes back to matplotlib's default when it is off
+    undo = {name: matplotlib.rcParamsDefault[name] for name in CLASSROOM}
+    return {**undo, **NORMAL, **(CLASSROOM if on else {})}
 
 
 def set_classroom(on: bool = True) -> None:

@@ -110,7 +110,8 @@ def _overlap(a, b) -> float:
 
 def classroom_twin(panel):
     """The same panel (train, draw, copies of its controls) made in classroom mode, trained at
-    the default settings and at the next learning rate, so that its key lists an earlier run.
+    the panel's settings and at the next learning rate (the one before, at the largest), so that
+    its key lists an earlier run.
     Close it after."""
     import d2lmini
     from d2lmini.machinery.panel import LivePanel
@@ -127,7 +128,8 @@ def classroom_twin(panel):
         d2lmini.style.set_classroom(False)
     lr = twin.controls["lr"]
     values = [v for _, v in lr.options] if hasattr(lr, "options") else [lr.value]
-    lr.value = values[min(values.index(lr.value) + 1, len(values) - 1)]  # trains here and now
+    i = values.index(lr.value)
+    lr.value = values[i + 1 if i + 1 < len(values) else i - 1]  # trains here and now
     return twin
 
 

@@ -255,10 +255,12 @@ def test_draw_says_when_a_run_diverged(chapter6):
 def test_the_figure_lays_out_whole_for_a_run_that_fails_badly(chapter6):
     """Losses over ten decades and a gradient plot over a hundred: nothing runs into anything."""
     panel, _ = chapter6
-    from_defaults(panel, shape="xor", noise=0.5, hidden_layers=4, activation="sigmoid",
-                  lr=max(choices(panel.controls["lr"])), batch_size=8)
-    assert layout_problems(panel._figure, panel._rc) == []
-    from_defaults(panel)
+    try:
+        from_defaults(panel, shape="xor", noise=0.5, hidden_layers=4, activation="sigmoid",
+                      lr=max(choices(panel.controls["lr"])), batch_size=8)
+        assert layout_problems(panel._figure, panel._rc) == []
+    finally:
+        from_defaults(panel)
 
 
 def test_chapter6_panel_lays_out_whole_in_classroom_mode(chapter6):

@@ -75,6 +75,9 @@ def test_classroom_makes_type_and_lines_large_and_can_be_switched_off():
     assert style.params()["axes.labelsize"] >= 20
     d2lmini.classroom(False)
     assert rc["xtick.labelsize"] == 10 and rc["lines.linewidth"] == 2
+    # everything classroom mode set is back, also what the normal style leaves at its default
+    assert all(rc[name] == style.params()[name] for name in style.CLASSROOM)
+    assert rc["axes.titlepad"] == matplotlib.rcParamsDefault["axes.titlepad"]
     assert style.params(classroom=True)["font.size"] == 20  # asked for, whatever the mode
     style.set_classroom()  # the mode alone, as the browser test's first cell sets it
     assert style.is_classroom() and rc["xtick.labelsize"] >= 20

@@ -1408,7 +1408,7 @@ def _numerical_grad_hint(got: torch.Tensor, want: torch.Tensor, f: Callable, x: 
                f"{want.flatten()[i]:.10g}")
     if any(close(got, _finite_difference(f, x, h, *way)) for way in [(0, 1), (1, 0)]):
         return (f"{message} (use the central difference (f(x+h) - f(x-h)) / 2h: its error is "
-                f"h² smaller, not h)")
+                f"of order h², not h)")
     if h != 1e-5 and close(got, _finite_difference(f, x, 1e-5, 1, 1)):
         return f"{message} (use the argument h, not a fixed step)"
     if got.numel() > 1 and close(got, got.flatten()[0].expand(got.shape)):

@@ -29,11 +29,11 @@ def draw_graph(ax: Axes, edges: Sequence[tuple[str, str]], labels: dict[str, str
         ax.annotate("", xy=place[b], xytext=place[a], arrowprops={
             "arrowstyle": "-|>", "color": "0.45", "lw": 1.2, "shrinkA": 2, "shrinkB": 2,
             "patchA": boxes[a].get_bbox_patch(), "patchB": boxes[b].get_bbox_patch()})
-        if (a, b) in edge_labels:
+        if (a, b) in edge_labels:  # just above the arrow's middle
             (xa, ya), (xb, yb) = place[a], place[b]
-            ax.text((xa + xb) / 2, (ya + yb) / 2, edge_labels[(a, b)], ha="center",
-                    va="center", color="C3", fontsize="small", zorder=4,
-                    bbox={"boxstyle": "square,pad=0.1", "facecolor": "white", "edgecolor": "none"})
+            ax.annotate(edge_labels[(a, b)], ((xa + xb) / 2, (ya + yb) / 2), xytext=(0, 3),
+                        textcoords="offset points", ha="center", va="bottom", color="C3",
+                        fontsize="small", zorder=4)
     xs, ys = [x for x, _ in place.values()], [y for _, y in place.values()]
     ax.set(xlim=(min(xs) - 0.6, max(xs) + 0.6), ylim=(min(ys) - 0.6, max(ys) + 0.6))
     ax.set_axis_off()
