@@ -17,6 +17,9 @@ def run_until_panel(notebook: Path, name: str = "panel"):
     Returns the panel and the notebook's namespace. Cells run in the notebook's folder, as in
     Jupyter, since they may look for files beside the notebook.
     """
+    import matplotlib.pyplot as plt
+
+    plt.close("all")  # the figures of a notebook run before (pyplot keeps every figure open)
     shell = InteractiveShell.instance()
     shell.reset()
     cwd = Path.cwd()

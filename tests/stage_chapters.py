@@ -23,9 +23,9 @@ IMPORTED = [m for m in os.environ.get("D2LMINI_STAGE_IMPORTED", "").split(",") i
 MARK = "d2lmini-stage:"  # the line the last, added cell prints
 REPORT = f"""\
 import sys
-print("{MARK}", "google.colab" in sys.modules,
-      sorted({{name: value.background for name, value in globals().items()
-               if type(value).__name__ == "LivePanel"}}.items()))
+stage_panels = sorted({{name: value.background for name, value in globals().items()
+                        if type(value).__name__ == "LivePanel"}}.items())
+print(f"{MARK} {{'google.colab' in sys.modules}} {{stage_panels}}")  # one write
 """
 
 
@@ -37,7 +37,7 @@ def run_chapter(path: Path) -> tuple[list[str], str]:
     client = NotebookClient(notebook, kernel_name=KERNEL, timeout=300, allow_errors=True,
                             resources={"metadata": {"path": str(path.parent)}})
     client.execute()
-    problems, report = [], ""
+    problems = []
     code_cells = [cell for cell in notebook.cells if cell.cell_type == "code"]
     for number, cell in enumerate(code_cells, 1):
         for output in cell.get("outputs", []):
@@ -45,8 +45,9 @@ def run_chapter(path: Path) -> tuple[list[str], str]:
                 problems.append(f"code cell {number}: {output.ename}: {output.evalue}")
             elif output.output_type == "stream" and output.name == "stderr":
                 problems.append(f"code cell {number} wrote to stderr: {output.text[:500]}")
-            elif output.output_type == "stream" and MARK in output.text:
-                report = output.text
+    # what the added cell printed, as one text (a kernel may send a line in several pieces)
+    report = "".join(output.text for output in code_cells[-1].get("outputs", [])
+                     if output.output_type == "stream" and output.name == "stdout")
     return problems, report
 
 
