@@ -36,6 +36,37 @@ def run_until_panel(notebook: Path, name: str = "panel"):
     raise AssertionError(f"{notebook.name} makes no `{name}`")
 
 
+def panel_at_two_then_one_thread(notebook: Path, default: dict):
+    """For a module fixture: the notebook's panel and namespace, its default run and values
+    kept in `default`; closed at the end.
+
+    The panel's cell runs with two torch threads (a 2-core laptop, even where CI sets
+    OMP_NUM_THREADS=1), the slider's runs with one (a panel's thread could start with another
+    count): the same settings must give the same run all the same.
+    """
+    import torch
+
+    threads = torch.get_num_threads()
+    torch.set_num_threads(2)
+    try:
+        panel, namespace = run_until_panel(notebook)
+        assert panel.wait(120), "the default run did not finish"
+        default.update(history=panel.history, values=panel.values())
+        torch.set_num_threads(1)
+        yield panel, namespace
+        panel.close()
+    finally:
+        torch.set_num_threads(threads)
+
+
+def assert_same_run(run, default) -> None:
+    """The run is the default run again: every step's loss and every metric the same."""
+    assert run.step_loss == default.step_loss, (
+        f"back at the defaults, the run differs from the default run: final loss "
+        f"{run.epoch_loss[-1]:.7f} against {default.epoch_loss[-1]:.7f}")
+    assert run.metrics == default.metrics
+
+
 def key_labels(panel) -> list[str]:
     """The labels of the runs in the panel's key, as the browser shows them (this run first)."""
     return [html.unescape(label) for label in re.findall(r"></span> (.*?)</span>",

@@ -12,8 +12,13 @@ from pathlib import Path
 import matplotlib
 import numpy as np
 import pytest
-import torch
-from panel_support import classroom_layout_problems, key_labels, layout_problems, run_until_panel
+from panel_support import (
+    assert_same_run,
+    classroom_layout_problems,
+    key_labels,
+    layout_problems,
+    panel_at_two_then_one_thread,
+)
 
 import d2lmini
 
@@ -26,20 +31,7 @@ DEFAULT = {}  # the default run and the controls' values, kept before any test m
 
 @pytest.fixture(scope="module")
 def chapter6():
-    threads = torch.get_num_threads()
-    # The panel's cell with two torch threads (a 2-core laptop, even where CI sets
-    # OMP_NUM_THREADS=1), the slider's runs with one (a panel's thread could start with
-    # another count): the same settings must give the same run all the same.
-    torch.set_num_threads(2)
-    try:
-        panel, namespace = run_until_panel(NOTEBOOK)
-        assert panel.wait(120), "the default run did not finish"
-        DEFAULT.update(history=panel.history, values=panel.values())
-        torch.set_num_threads(1)
-        yield panel, namespace
-        panel.close()
-    finally:
-        torch.set_num_threads(threads)
+    yield from panel_at_two_then_one_thread(NOTEBOOK, DEFAULT)
 
 
 def choices(control) -> list:
@@ -206,10 +198,8 @@ def test_sliders_moved_away_and_back_give_the_default_run_again(chapter6):
     assert away.step_loss != default.step_loss  # the sliders changed the run...
     back = release(panel, **values)  # ...and every control back to its default value
     assert panel.values() == values
-    assert back.step_loss == default.step_loss, (
-        f"back at the defaults, the run differs from the default run: final loss "
-        f"{back.epoch_loss[-1]:.7f} against {default.epoch_loss[-1]:.7f}")
-    assert back.metrics == default.metrics and back.trace == default.trace
+    assert_same_run(back, default)
+    assert back.trace == default.trace
 
 
 def partial_run(full, steps: int, epochs: int) -> d2lmini.History:

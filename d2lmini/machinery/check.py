@@ -728,6 +728,21 @@ def lr_max(value, A: torch.Tensor | None = None) -> bool:
                          + _lr_max_hint(got, A), fix=fix)
 
 
+def _one_number(your_fn: Callable, call: str, *args) -> tuple[float | None, str | None]:
+    """your_fn(*args) as a float and None, or None and what is wrong with it (call names the
+    call in the message, e.g. "xavier_std(784, 10)")."""
+    try:
+        result = your_fn(*args)
+    except Exception as error:
+        return None, f"{call} raised {type(error).__name__}: {error}"
+    if result is None:
+        return None, f"{call} returned None: did you forget `return`?"
+    got = _number(result)
+    if got is None:
+        return None, f"{call} returned {_what(result)}, expected one number"
+    return got, None
+
+
 def _number(value) -> float | None:
     """value as a float if it is one number (a 0-d or 1-element tensor, a numpy number), or
     None (a string, a bool, None, a tensor of several numbers)."""
@@ -818,15 +833,9 @@ def warmup_cosine(your_fn: Callable) -> bool:
         for step in range(total + 1):
             want = _warmup_cosine(step, lr, warmup, total)
             call = f"warmup_cosine(step={step}, lr={lr:g}, warmup={warmup}, total={total})"
-            try:
-                result = your_fn(step, lr, warmup, total)
-            except Exception as error:
-                return report(False, f"{call} raised {type(error).__name__}: {error}")
-            if result is None:
-                return report(False, f"{call} returned None: did you forget `return`?")
-            got = _number(result)
-            if got is None:
-                return report(False, f"{call} returned {_what(result)}, expected one number")
+            got, problem = _one_number(your_fn, call, step, lr, warmup, total)
+            if problem:
+                return report(False, problem)
             if not math.isclose(got, want, rel_tol=1e-6, abs_tol=1e-9 * lr):
                 hint = ""
                 if step < warmup and math.isclose(got, lr * (1 + math.cos(
@@ -1281,15 +1290,9 @@ def xavier_std(your_fn: Callable) -> bool:
     right = []  # the results so far, all right
     for fan_in, fan_out in pairs:
         want, call = math.sqrt(2 / (fan_in + fan_out)), f"xavier_std({fan_in}, {fan_out})"
-        try:
-            result = your_fn(fan_in, fan_out)
-        except Exception as error:
-            return report(False, f"{call} raised {type(error).__name__}: {error}")
-        if result is None:
-            return report(False, f"{call} returned None: did you forget `return`?")
-        got = _number(result)
-        if got is None:
-            return report(False, f"{call} returned {_what(result)}, expected one number")
+        got, problem = _one_number(your_fn, call, fan_in, fan_out)
+        if problem:
+            return report(False, problem)
         if not math.isclose(got, want, rel_tol=1e-6):
             both = "Xavier's variance keeps both passes, averaging fan_in and fan_out"
             mistakes = [
