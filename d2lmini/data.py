@@ -1,4 +1,5 @@
-"""Data for the chapters: synthetic regression data and minibatches."""
+"""Data for the chapters: synthetic regression data, minibatches, and chapter 6's two-class
+problems in the plane."""
 
 import math
 from collections.abc import Iterator, Sequence
@@ -117,6 +118,7 @@ def two_class_2d(shape: str, num_examples: int = 400, noise: float = 0.1, seed: 
     check_positive_int(num_examples, "num_examples")
     check_number(noise, "noise", 0, hint=" (the jitter's standard deviation; try 0.1)")
     check_seed(seed)
+    device = device or try_gpu()
     gen = torch.Generator().manual_seed(seed)
     y = torch.arange(num_examples) % 2  # half of each class
     u = torch.rand(num_examples, generator=gen)
@@ -133,7 +135,7 @@ def two_class_2d(shape: str, num_examples: int = 400, noise: float = 0.1, seed: 
         X = 2 * torch.rand(num_examples, 2, generator=gen) - 1
         y = (X[:, 0] * X[:, 1] > 0).long()
     X = X + noise * torch.randn(num_examples, 2, generator=gen)
-    return X.to(device or try_gpu()), y.to(device or try_gpu())
+    return X.to(device), y.to(device)
 
 
 def _direction(angle: torch.Tensor) -> torch.Tensor:

@@ -48,3 +48,9 @@ def test_given_places_are_kept():
 def test_a_node_without_a_place_is_named():
     with pytest.raises(ValueError, match=r"no \(x, y\) for \['L', 'b', 'u', 'x', 'z'\]"):
         drawn({"w": (0, 0)})
+
+
+def test_a_cycle_is_named_not_looped_over_forever():
+    fig = Figure(figsize=(4, 3))
+    with pytest.raises(ValueError, match=r"cycle .* wait on it: \['a', 'b', 'x'\]"):
+        d2lmini.draw_graph(fig.subplots(), [("x", "a"), ("a", "b"), ("b", "a")])

@@ -1102,11 +1102,6 @@ def _losses_problem(losses, name: str) -> str | None:
 
 # ---------------------------------------------------------------- chapter 6: backpropagation
 
-def _sigmoid(x: float) -> float:
-    """1 / (1 + e^-x), for a float."""
-    return 0.5 * (1 + math.tanh(x / 2))  # = 1 / (1 + e^-x), and never overflows
-
-
 def _isclose(got: float, want: float) -> bool:
     """Whether got equals want as far as float64 arithmetic allows (chapter 6 works in it)."""
     return math.isclose(got, want, rel_tol=1e-9, abs_tol=1e-9)
@@ -1169,7 +1164,7 @@ def _softplus_problem(your_fn: Callable, x: float) -> str | None:
         return (f"{call} changed x.grad: the forward pass only records the local derivative, "
                 f"{new}; backward() fills .grad")
     t = torch.tensor(x, dtype=torch.float64)
-    want, slope = torch.nn.functional.softplus(t, threshold=50).item(), _sigmoid(x)
+    want, slope = torch.nn.functional.softplus(t, threshold=50).item(), Value(x).sigmoid().data
     got = _number(out.data)
     if got is None:
         return f"{call}.data is {_what(out.data)}, expected a number, log(1 + e^x) = {want:.10g}"
@@ -1199,7 +1194,7 @@ def _softplus_problem(your_fn: Callable, x: float) -> str | None:
                 f"(a Value? take its .data)")
     if _isclose(got, slope):
         return None
-    mistakes = [(_sigmoid(-x), "that is sigmoid(-x): check the sign"),
+    mistakes = [(Value(-x).sigmoid().data, "that is sigmoid(-x): check the sign"),
                 (want, "that is the output log(1 + e^x), not its derivative"),
                 (math.exp(x), "e^x is the derivative of 1 + e^x only: apply the chain rule "
                               "through the log too")]

@@ -47,9 +47,13 @@ def _layout(edges: Sequence[tuple[str, str]]) -> dict[str, tuple[float, float]]:
     consumers = {name: [b for a, b in edges if a == name] for name in names}
     column: dict[str, int] = {}
     while len(column) < len(names):  # a node's column once all its consumers have one
+        placed = len(column)
         for name in names:
             if name not in column and all(b in column for b in consumers[name]):
                 column[name] = min((column[b] for b in consumers[name]), default=1) - 1
+        if len(column) == placed:  # the rest wait on each other
+            raise ValueError(f"the edges go round in a cycle (a computation graph has none); "
+                             f"these nodes wait on it: {sorted(set(names) - set(column))}")
     rows: dict[int, int] = {}
     place = {}
     for name in names:
