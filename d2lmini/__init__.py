@@ -14,11 +14,12 @@ from . import autograd
 from .autograd import add_to_class
 from .data import Batches, data_iter, load_array, synthetic_data, two_class_2d
 from .device import set_seed, try_gpu
+from .language import set_language
 from .regularize import dropout_layer, l1_penalty, l2_penalty
 from .scratch import cross_entropy, linreg, sgd, softmax, squared_loss
 from .training import History, TrainingInterrupted, accuracy, evaluate_accuracy, train
 
-__version__ = "0.3.0"
+__version__ = "0.4.0"
 
 # name -> module, imported on first use so that `import d2lmini` stays cheap
 _LAZY = {
@@ -58,5 +59,5 @@ def __getattr__(name: str):
 
 __all__ = ["Batches", "History", "TrainingInterrupted", "accuracy", "add_to_class", "autograd",
            "cross_entropy", "data_iter", "dropout_layer", "evaluate_accuracy", "l1_penalty",
-           "l2_penalty", "linreg", "load_array", "set_seed", "sgd", "softmax", "squared_loss",
-           "synthetic_data", "train", "try_gpu", "two_class_2d", *_LAZY]
+           "l2_penalty", "linreg", "load_array", "set_language", "set_seed", "sgd", "softmax",
+           "squared_loss", "synthetic_data", "train", "try_gpu", "two_class_2d", *_LAZY]

@@ -19,6 +19,7 @@ from matplotlib.figure import Figure
 from matplotlib.font_manager import FontProperties
 from matplotlib.ticker import FuncFormatter, LogLocator, MaxNLocator, NullLocator
 
+from . import language
 from .training import History
 from .validate import check_number
 
@@ -55,7 +56,12 @@ def number(value) -> str:
 
 
 def describe(settings: dict) -> str:
-    """Settings in words: 'learning rate 0.0316 · batch size 97 · 3 epochs'."""
+    """Settings in words: 'learning rate 0.0316 · batch size 97 · 3 epochs', or in Chinese
+    when d2lmini speaks Chinese (the status line): '学习率0.0316 · 批量大小97 · 3个迭代周期'."""
+    if language.get_language() == "zh":
+        return " · ".join(language.say("epochs", n=number(value)) if name == "epochs" else
+                          _setting(language.SETTINGS_ZH.get(name, words(name)), value, "zh")
+                          for name, value in settings.items())
     return " · ".join(f"{number(value)} epoch{'' if value == 1 else 's'}" if name == "epochs"
                       else _setting(words(name), value) for name, value in settings.items())
 
@@ -67,10 +73,11 @@ def difference(run: History, current: History) -> str:
                       if current.settings.get(name) != value) or "same settings"
 
 
-def _setting(label: str, value) -> str:
-    """A setting with its value: 'lr 0.3', 'full set on'."""
-    return f"{label} {'on' if value else 'off'}" if isinstance(value, bool) \
-        else f"{label} {number(value)}"
+def _setting(label: str, value, in_language: str = "en") -> str:
+    """A setting with its value: 'lr 0.3', 'full set on' (in Chinese: '学习率0.3', '全部数据开')."""
+    value = language.say("on" if value else "off", in_language) if isinstance(value, bool) \
+        else number(value)
+    return f"{label}{value}" if in_language == "zh" else f"{label} {value}"
 
 
 def ema(values: Sequence[float], beta: float = 0.9) -> list[float]:
@@ -203,13 +210,13 @@ def _say_where_it_left(ax: Axes, history: History, x: list[float], smoothed: lis
     Returns True when the message sits in the right half (the legend then goes elsewhere).
     """
     if not x:
-        say(ax, history.message())
+        say(ax, history.message("en"))  # figures stay English (no Chinese font needed)
         return False
     left = next((xi for xi, v in zip(x, smoothed) if v >= top), x[-1])
     low, high = ax.get_xlim()
     where = min(0.97, max(0.03, (left - low) / (high - low)))
     right = where > 0.5
-    ax.text(where, 0.96, _lines(history.message()), transform=ax.transAxes,
+    ax.text(where, 0.96, _lines(history.message("en")), transform=ax.transAxes,
             ha="right" if right else "left", va="top", color="C3", fontsize="medium",
             bbox={"facecolor": "white", "edgecolor": "C3", "alpha": 0.9})
     return right

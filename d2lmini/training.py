@@ -22,6 +22,7 @@ from torch.utils import data
 from tqdm.auto import tqdm
 
 from .data import Batches
+from .language import get_language, say
 from .validate import (
     NonFiniteError,
     check_counted,
@@ -48,7 +49,8 @@ class History:
     trace: list[Any] = field(default_factory=list)  # what `record` returned after each step
     diverged_at: int | None = None  # the first step (counted from 1) whose loss was not finite
     bad_data: bool = False  # that step's minibatch held NaN or inf
-    nonfinite: str | None = None  # what was not finite though the loss was: a gradient, weight
+    nonfinite: dict[str, str] | None = None  # what was not finite though the loss was (a
+    # gradient, a weight), in each language: {"en": ..., "zh": ...}
     interrupted_at: int | None = None  # the steps done when Ctrl-C stopped the run
     seconds: float = 0.0
     settings: dict[str, Any] = field(default_factory=dict)  # set by a live panel: its values
@@ -65,24 +67,24 @@ class History:
             return [(i + 1) / len(self.step_loss) for i in range(len(self.step_loss))]
         return [seen / self.epoch_size for seen in itertools.accumulate(self.step_examples)]
 
-    def message(self) -> str:
-        """One line that says how the run ended."""
+    def message(self, language: str | None = None) -> str:
+        """One line that says how the run ended (in the language set, or the one given)."""
+        def said(key: str, **values) -> str:
+            return say(key, language, **values)
         if self.interrupted_at is not None:
-            return (f"interrupted at step {self.interrupted_at} (Ctrl-C): the History holds the "
-                    f"steps done, the model their result")
+            return said("interrupted", step=self.interrupted_at)
         if self.diverged and self.nonfinite:
-            return f"diverged at step {self.diverged_at}: {self.nonfinite}"
+            why = self.nonfinite["zh" if (language or get_language()) == "zh" else "en"]
+            return said("diverged", step=self.diverged_at, why=why)
         if self.diverged_at == 1:
-            return ("the loss was not finite from the first step: look for NaN or inf in the "
-                    "data or the initial weights")
-        if self.diverged and self.bad_data:
-            return (f"diverged at step {self.diverged_at}: its minibatch holds NaN or inf, "
-                    f"look for them in the data")
+            return said("not finite at start")
         if self.diverged:
-            return f"diverged at step {self.diverged_at}: the learning rate is too large"
+            why = said("bad data" if self.bad_data else "lr too large")
+            return said("diverged", step=self.diverged_at, why=why)
         if not self.step_loss:
-            return "no steps were run"
-        return f"final loss {self.epoch_loss[-1]:.6g}" if self.epoch_loss else "stopped"
+            return said("no steps")
+        return said("final loss", loss=f"{self.epoch_loss[-1]:.6g}") if self.epoch_loss \
+            else said("stopped")
 
 
 progress_hooks: list[Callable[[History], None]] = []  # see the module's docstring
@@ -237,14 +239,13 @@ def _which_weight_broke(history: History, weights: Sequence) -> None:
     step = history.diverged_at
     if not broken or step < 2 or not math.isfinite(history.step_loss[step - 2]):
         return  # the weights are finite: the loss itself overflowed (a learning rate too large)
-    why = ("at the initial weights, so not the learning rate: look for an operation in the "
-           "model with an infinite slope there" if step == 2 else
-           "the learning rate is too large (the weights grew until their gradient overflowed), "
-           "or an operation in the model has an infinite slope there")
-    names = ", ".join(broken[:3]) + (f" and {len(broken) - 3} more" if len(broken) > 3 else "")
-    history.nonfinite = (f"{names} held NaN or inf after step {step - 1}, whose loss "
-                         f"was finite ({history.step_loss[step - 2]:.3g}): its gradient was not "
-                         f"finite, {why} (sqrt or log at 0, a division by 0)")
+    names = ", ".join(broken[:3])
+    history.nonfinite = {language: say(
+        "weights broke", language, names=names, step=step - 1,
+        more=say("and more", language, n=len(broken) - 3) if len(broken) > 3 else "",
+        loss=f"{history.step_loss[step - 2]:.3g}",
+        why=say("broke at start" if step == 2 else "broke later", language))
+        for language in ("en", "zh")}
 
 
 def _named_weights(net: Callable, updater: Updater) -> list[tuple[str, torch.Tensor]]:
@@ -282,9 +283,8 @@ def _check_weights(history: History, weights: Sequence) -> None:
     bad = next((name for name, w in weights if not bool(torch.isfinite(w).all())), None)
     if bad is not None:  # (None: a sum overflowed, though each weight is finite)
         history.diverged_at = len(history.step_loss)
-        history.nonfinite = (f"{bad} holds NaN or inf after it although every loss was finite: "
-                             f"does the loss hide NaN (e.g. torch.nansum)? Look for NaN in the "
-                             f"data and the model")
+        history.nonfinite = {language: say("loss hides NaN", language, name=bad)
+                             for language in ("en", "zh")}
 
 
 def _steps_between_checks(loss: torch.Tensor) -> int:

@@ -1,3 +1,4 @@
+import ast
 import inspect
 import math
 import re
@@ -1069,3 +1070,152 @@ def test_lr_max_bad_arguments(capsys, value, A, words):
 def test_warmup_cosine_that_returns_a_vector(capsys):
     assert check.warmup_cosine(lambda *args: torch.zeros(2)) is False
     assert "returned a tensor of shape (2,), expected one number" in capsys.readouterr().out
+
+
+# ---------------------------------------------------------------- the Chinese edition
+# A Chinese chapter calls d2lmini.set_language("zh"): then a verdict is Chinese through and
+# through, its frame (report's) and the hint in it (each written beside its English with
+# either(english, chinese) in check.py), with code, shapes and numbers as in the English.
+
+_CJK = re.compile(r"[\u4e00-\u9fff]")  # Chinese characters
+_CHINESE = re.compile(r"[\u3000-\u303f\u4e00-\u9fff\uff00-\uffef]")  # and full-width punctuation
+
+
+@pytest.fixture
+def chinese():
+    """The language of a Chinese chapter for one test; English again after it."""
+    d2lmini.set_language("zh")
+    try:
+        yield
+    finally:
+        d2lmini.set_language("en")
+
+
+def _chinese_and_latin(message: str, english: str, *names: str) -> tuple[int, int]:
+    """How many CJK characters message has, and how many Latin letters outside code: tokens
+    with _ . ( ) ` or digits are code, and so are the words of the English message's code
+    tokens, the names given (the checker's, its arguments') and the words of an error that the
+    learner's function raised (Python's and torch's own English)."""
+    code = set(names) | {word for token in _tokens(english) if _is_code(token)
+                         for word in re.findall(r"[A-Za-z]+", token)}
+    raised = re.search(r"引发了(\w+：[^（]*)", message)  # the error's name and its message
+    if raised:
+        code |= set(re.findall(r"[A-Za-z]+", raised.group(1)))
+    return len(_CJK.findall(message)), sum(len(w) for w in _words(message) if w not in code)
+
+
+def _tokens(text: str) -> list[str]:
+    """The runs of text between spaces and Chinese characters or punctuation."""
+    return re.findall(r"[^\s\u3000-\u303f\u4e00-\u9fff\uff00-\uffef]+", text)
+
+
+def _is_code(token: str) -> bool:
+    return re.search(r"[_.()`\d]", token) is not None
+
+
+def _words(text: str) -> list[str]:
+    """The Latin words of text outside code tokens."""
+    return [word for token in _tokens(text) if not _is_code(token)
+            for word in re.findall(r"[A-Za-z]+", token)]
+
+
+def _unsolved_message(out: str) -> str:
+    """The checker's message in a Chinese verdict: what report's frame holds."""
+    assert out.startswith("✗ 尚未解决：") and out.count("\n") == 1, out
+    assert "。请修改" in out and out.endswith("，然后再次运行本单元格\n"), out
+    return out[len("✗ 尚未解决："):].rsplit("。请修改", 1)[0]
+
+
+def _parameters(fn) -> tuple[str, ...]:
+    try:
+        return tuple(inspect.signature(fn).parameters)
+    except (TypeError, ValueError):
+        return ()
+
+
+@pytest.mark.parametrize("name,wrong,words", [(name, wrong, words)
+                                               for name, cases in STRICT.items()
+                                               for wrong, words in cases])
+def test_every_hint_speaks_chinese_in_a_chinese_chapter(capsys, chinese, name, wrong, words):
+    assert getattr(check, name)(wrong) is False
+    message = _unsolved_message(capsys.readouterr().out)
+    d2lmini.set_language("en")
+    assert getattr(check, name)(wrong) is False
+    english = capsys.readouterr().out
+    assert words in english and not _CJK.search(english)  # the English stays English
+    cjk, latin = _chinese_and_latin(message, english, name, *_parameters(wrong))
+    assert cjk > latin, (cjk, latin, message)
+    assert not message.endswith("。")  # report's frame adds it
+
+
+def test_misused_checkers_and_slow_functions_hear_chinese_too(capsys, chinese, monkeypatch):
+    monkeypatch.setattr(check, "CALL_SECONDS", 0.2)
+    cases = [  # (check, what the fix names in Chinese)
+        (lambda: check.xavier_std(0.05), "传给本检查的参数"),
+        (lambda: check.lr_max(0.5, torch.ones(2, 3)), "传给本检查的矩阵A"),
+        (lambda: check.lr_max(0.5), "上面的lr_max"),
+        (lambda: check.pick_lambd(1, {}), "传给本检查的参数"),
+        (lambda: check.pick_lambd(10, {0: 5.0, 1: 0.5, 10: 0.9}), "上面的best_lambd"),
+        (lambda: check.softmax(lambda X: time.sleep(30)), "上面的函数"),
+    ]
+    for run, fix in cases:
+        assert run() is False
+        out = capsys.readouterr().out
+        message = _unsolved_message(out)
+        assert f"。请修改{fix}，" in out
+        cjk, latin = _chinese_and_latin(message, "")
+        assert cjk > latin, (cjk, latin, message)
+
+
+def _either_calls() -> list[ast.Call]:
+    tree = ast.parse(inspect.getsource(check))
+    return [node for node in ast.walk(tree) if isinstance(node, ast.Call)
+            and isinstance(node.func, ast.Name) and node.func.id == "either"]
+
+
+def _literal_text(node: ast.expr) -> str:
+    """The text a string or f-string literal writes, with {} where it fills in a value."""
+    if isinstance(node, ast.Constant):
+        return node.value
+    return "".join(part.value if isinstance(part, ast.Constant) else "{}"
+                   for part in node.values)
+
+
+def _filled_in(node: ast.expr) -> set[tuple]:
+    """The values an f-string fills in: each expression's source, conversion and format."""
+    return {(ast.unparse(part.value), part.conversion,
+             part.format_spec and ast.unparse(part.format_spec))
+            for part in ast.walk(node) if isinstance(part, ast.FormattedValue)}
+
+
+def test_every_either_in_check_says_the_same_in_chinese():
+    calls = _either_calls()
+    assert len(calls) > 100  # every hint of every checker
+    for call in calls:
+        where = f"check.py line {call.lineno}"
+        assert len(call.args) == 2 and not call.keywords, where
+        english, chinese = call.args
+        for literal in (english, chinese):
+            assert isinstance(literal, ast.JoinedStr) or (
+                isinstance(literal, ast.Constant) and isinstance(literal.value, str)), where
+        assert type(english) is type(chinese), where  # an f-string in both, or in neither
+        assert _filled_in(english) == _filled_in(chinese), where  # the same values said
+        text, english_text = _literal_text(chinese), _literal_text(english)
+        assert not _CHINESE.search(english_text), where
+        if _words(english_text):  # words, not only code: Chinese words
+            assert _CJK.search(text), where
+        else:  # only what joins values, such as f"{name}: {problem}": Chinese punctuation
+            assert _CHINESE.search(text), where
+        assert not text.endswith("。"), where  # report's frame adds it
+        # no space between Chinese and Latin letters or digits, as the Chinese edition writes
+        assert not re.search(r"[\u4e00-\u9fff] [A-Za-z0-9]|[A-Za-z0-9] [\u4e00-\u9fff]",
+                             text), where
+
+
+@pytest.mark.parametrize("name,right", [(name, right) for name, fns in RIGHT.items()
+                                        for right in fns])
+def test_right_answers_are_solved_in_chinese(capsys, chinese, name, right):
+    assert getattr(check, name)(right) is True
+    out = capsys.readouterr().out
+    assert out.startswith("✓ 已解决：") and out.count("\n") == 1
+    assert _CJK.search(out[len("✓ 已解决："):])  # the checker's own words too

@@ -20,7 +20,7 @@ MACHINERY = sorted((PACKAGE / "machinery").glob("*.py"))
 # what a learner's module must not import: threads, image bytes, matplotlib's inner workings
 NOT_FOR_LEARNERS = {"threading", "weakref", "base64", "struct", "PIL", "ipywidgets",
                     "matplotlib.backends", "matplotlib.backend_bases", "matplotlib.transforms"}
-LEARNER_LINES = 1900  # 1,880 with chapter 6 (its scalar engine, autograd.py, and 2-D data)
+LEARNER_LINES = 1990  # 1,880 with chapter 6 (its engine, autograd.py); 1,972 with language.py
 
 
 def imports(path: Path) -> list[tuple[str, bool]]:

@@ -255,29 +255,46 @@ def _run_setup_cell(python: Path, code: str, cwd: Path, **env) -> subprocess.Com
     return run([python, "-c", script], cwd=cwd, env=clean)
 
 
-def test_setup_cell_explains_a_failed_install_in_one_paragraph(colab, tmp_path):
-    result = _run_setup_cell(bin_python(colab), setup_cell(), tmp_path,
+FAILED_INSTALL = {  # language: (first line, last line) of the paragraph
+    "en": (f"d2lmini {VERSION} could not be installed, so this chapter cannot run yet.",
+           "  and run this cell again."),
+    "zh": (f"无法安装d2lmini {VERSION}，本章暂时无法运行。", "  再次运行本单元格。"),
+}
+
+
+@pytest.mark.parametrize("language", sorted(FAILED_INSTALL))
+def test_setup_cell_explains_a_failed_install_in_one_paragraph(colab, tmp_path, language):
+    result = _run_setup_cell(bin_python(colab), setup_cell(language=language), tmp_path,
                              PIP_INDEX_URL="http://127.0.0.1:9/", PIP_RETRIES="0")
     print(result.stdout + result.stderr)  # what a learner sees (pytest -s shows it)
     assert "Traceback" not in result.stdout + result.stderr
     lines = result.stdout.strip().splitlines()
-    assert lines[0] == f"d2lmini {VERSION} could not be installed, so this chapter cannot run yet."
+    first, last = FAILED_INSTALL[language]
+    assert lines[0] == first
     assert f"  %pip install /path/to/d2lmini-{VERSION}-py3-none-any.whl" in lines
-    assert lines[-1] == "  and run this cell again." and len(lines) == 7
+    assert lines[-1] == last and len(lines) == 7
 
 
-def test_setup_cell_is_silent_with_its_version_and_names_the_upgrade_otherwise(colab, dist,
-                                                                              tmp_path):
+NEWER = {
+    "en": (f"This chapter was written for d2lmini 9.0.0; you have {VERSION}. If something "
+           "fails, run\n  %pip install d2lmini==9.0.0\nand restart the kernel.\n"),
+    "zh": (f"本章是为d2lmini 9.0.0编写的，你安装的是{VERSION}。如果运行出错，请运行\n"
+           "  %pip install d2lmini==9.0.0\n然后重启内核。\n"),
+}
+
+
+@pytest.mark.parametrize("language", sorted(NEWER))
+def test_setup_cell_is_silent_with_its_version_and_names_the_upgrade_otherwise(
+        colab, dist, tmp_path, language):
     target = tmp_path / "site"
     run([bin_python(colab), "-m", "pip", "install", "-q", "--no-deps", "--no-index",
          "--target", target, dist["wheel"]], check=True)
-    same = _run_setup_cell(bin_python(colab), setup_cell(), tmp_path, PYTHONPATH=str(target))
+    same = _run_setup_cell(bin_python(colab), setup_cell(language=language), tmp_path,
+                           PYTHONPATH=str(target))
     assert (same.returncode, same.stdout, same.stderr) == (0, "", ""), same
-    newer = _run_setup_cell(bin_python(colab), setup_cell("9.0.0"), tmp_path,
+    newer = _run_setup_cell(bin_python(colab), setup_cell("9.0.0", language), tmp_path,
                             PYTHONPATH=str(target))
-    assert newer.stdout == (f"This chapter was written for d2lmini 9.0.0; you have {VERSION}. "
-                            "If something fails, run\n  %pip install d2lmini==9.0.0\n"
-                            "and restart the kernel.\n"), newer.stdout + newer.stderr
+    assert newer.stdout == NEWER[language], newer.stdout + newer.stderr
 
 
 def test_ci_runs_both_platform_stages_with_their_pins_in_one_place():

@@ -479,4 +479,4 @@ def test_the_end_of_run_weight_check_names_a_nan_weight_but_not_a_large_finite_o
     assert not large.diverged
     broken = History(step_loss=[1.0, 0.5])
     _check_weights(broken, [("w", torch.ones(2)), ("b", torch.tensor([0.0, float("nan")]))])
-    assert broken.diverged_at == 2 and broken.nonfinite.startswith("b holds NaN or inf")
+    assert broken.diverged_at == 2 and broken.nonfinite["en"].startswith("b holds NaN or inf")

@@ -39,6 +39,7 @@ from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 
 from .. import style
+from ..language import say
 from ..plot import THIS_RUN_LABEL, describe, number, words
 from ..training import History
 from .controls import SLIDERS
@@ -221,7 +222,7 @@ class LivePanel:
             self._pending = self.values()
             self._mark_chosen_or_passed(self._pending)
             self._generation += 1
-            self.status.value = self._line(self._pending, "training…")
+            self.status.value = self._line(self._pending, say("training"))
         self._start()
 
     def _mark_chosen_or_passed(self, settings: dict) -> None:
@@ -275,7 +276,7 @@ class LivePanel:
     def _run(self, settings: dict, generation: int, stream: bool = True) -> None:
         """Train with settings and show the result; an error is shown, never raised."""
         start = time.perf_counter()
-        self._show(generation, line=self._line(settings, "training…"))
+        self._show(generation, line=self._line(settings, say("training")))
         try:
             with (watch(self._watcher(settings, generation, start)) if stream else nullcontext(),
                   _one_torch_thread()):
@@ -302,21 +303,21 @@ class LivePanel:
                 return
             self.history, self.ghosts, self.error, self.traceback = history, ghosts, None, None
             self.runs += 1
-            end = (f"final loss {number(history.epoch_loss[-1])}"
+            end = (say("final loss", loss=number(history.epoch_loss[-1]))
                    if history.epoch_loss and not history.diverged else history.message())
             steps = len(history.step_loss)
-            self._show(generation, png, self._line(
-                settings, f"{end} ({steps} step{'s' * (steps != 1)}, {seconds:.2f} s)"), key)
+            self._show(generation, png, self._line(settings, say(
+                "finished", end=end, steps=steps, s="s" * (steps != 1), seconds=f"{seconds:.2f}")),
+                key)
 
     def _failed(self, generation: int, settings: dict, error: BaseException) -> None:
         """Say what went wrong, and mark the figure below as an earlier run's (if there is one)."""
         what = "".join(traceback.format_exception_only(error)).strip().rstrip(".")
-        kind = "error" if isinstance(error, Exception) else "stopped"
+        kind = say("error" if isinstance(error, Exception) else "stopped by")
         shown = self.history is not None and self.history.settings != settings
-        stale = (f" The figure below is still the earlier run's "
-                 f"({describe(self.history.settings)})." if shown else "")
-        end = (f"<b>{kind}:</b> {escape(what, quote=False)}.{escape(stale, quote=False)} "
-               f"print({self._name()}.traceback) shows where; move a control to run again.")
+        stale = say("stale", settings=describe(self.history.settings)) if shown else ""
+        end = say("what next", kind=kind, what=escape(what, quote=False),
+                  stale=escape(stale, quote=False), name=self._name())
         if self._show(generation, line=self._line(settings, end)) and shown:
             self.image.layout.border = STALE_BORDER
 
@@ -367,7 +368,7 @@ class LivePanel:
         epochs = history.step_epochs()
         epoch = min(history.epochs, math.floor(epochs[-1] + 1e-9) + 1) if epochs else 1
         if self._show(generation, png, self._line(
-                settings, f"training: epoch {epoch} of {history.epochs}…"), key):
+                settings, say("training epoch", epoch=epoch, epochs=history.epochs)), key):
             self.frames += 1
         return True
 

@@ -15,6 +15,7 @@ import numpy as np
 import torch
 
 from ..data import Batches
+from ..language import say
 from ..plot import number, plot_contour
 from ..training import History, evaluate_accuracy
 
@@ -57,12 +58,13 @@ class RaceHistory(History):
         """True only when every racer diverged (the others' losses are still worth showing)."""
         return bool(self.race) and all(run.diverged for run in self.race.values())
 
-    def message(self) -> str:
+    def message(self, language: str | None = None) -> str:
         """Each racer's final loss, or the step at which it diverged, e.g. 'SGD 0.037, ...'."""
         steps = max((len(run.step_loss) - 1 for run in self.race.values()), default=0)
-        parts = [f"{name} diverged at step {run.diverged_at}" if run.diverged
-                 else f"{name} {number(run.step_loss[-1])}" for name, run in self.race.items()]
-        return f"loss after {steps} steps: " + ", ".join(parts)
+        parts = [say("racer diverged", language, name=name, step=run.diverged_at)
+                 if run.diverged else f"{name} {number(run.step_loss[-1])}"
+                 for name, run in self.race.items()]
+        return say("race", language, steps=steps, parts=", ".join(parts))
 
 
 def run(descend: Callable, spec: Surface, makers: dict[str, Callable],
