@@ -20,11 +20,26 @@ except ModuleNotFoundError:  # Python 3.10
 import d2lmini
 
 ROOT = Path(__file__).resolve().parents[1]
-NOTEBOOKS = sorted((ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb"))
+NOTEBOOKS = sorted((ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb")) + sorted(
+    (ROOT / "notebooks" / "zh").glob("[0-9][0-9]_*.ipynb"))  # the English and Chinese chapters
 
-# Contract C4: every notebook's first code cell, exactly; @VERSION@ is d2lmini.__version__.
-SETUP_CELL = r'''#@title Setup: installs d2lmini on Colab or Kaggle (run it; no need to read it)
+
+def language(notebook: Path) -> str:
+    """A chapter's language: "zh" in notebooks/zh/, else "en"."""
+    return "zh" if notebook.parent.name == "zh" else "en"
+
+
+def chapter_id(notebook: Path) -> str:
+    return f"{notebook.parent.name}/{notebook.name}" if language(notebook) == "zh" \
+        else notebook.name
+
+# Contract C4: every notebook's first code cell, exactly; @VERSION@ is d2lmini.__version__ and
+# @LANGUAGE@ the chapter's language: "en" in notebooks/, "zh" in notebooks/zh/ (its one line that
+# differs from the English chapter's). The failure text is in the cell, in both languages: it is
+# said when d2lmini cannot be imported.
+SETUP_CELL = r"""#@title Setup: installs d2lmini on Colab or Kaggle (run it; no need to read it)
 D2LMINI_VERSION = "@VERSION@"  # the d2lmini version this chapter was written for
+LANGUAGE = "@LANGUAGE@"  # the language d2lmini speaks in this chapter: "en", or "zh" (中文)
 try:
     import d2lmini
 except ImportError:
@@ -39,24 +54,35 @@ except ImportError:
             def _render_traceback_(self):  # IPython shows just this paragraph
                 return [str(self)]
 
-        raise SetupError(
-            f"d2lmini {D2LMINI_VERSION} could not be installed, so this chapter cannot run yet.\n"
-            "- Kaggle: open Settings (right-hand panel), switch Internet on, run this cell again.\n"
-            "- No internet, or d2lmini not on PyPI yet: get the wheel file\n"
-            f"  d2lmini-{D2LMINI_VERSION}-py3-none-any.whl (see the project's README), upload it\n"
-            "  (Colab: the Files pane; Kaggle: Add Input), then run\n"
-            f"  %pip install /path/to/d2lmini-{D2LMINI_VERSION}-py3-none-any.whl\n"
-            "  and run this cell again.") from None
+        wheel = f"d2lmini-{D2LMINI_VERSION}-py3-none-any.whl"
+        raise SetupError({
+            "en": f"d2lmini {D2LMINI_VERSION} could not be installed, so this chapter cannot "
+                  "run yet.\n- Kaggle: open Settings (right-hand panel), switch Internet on, run "
+                  "this cell again.\n- No internet, or d2lmini not on PyPI yet: get the wheel "
+                  f"file\n  {wheel} (see the project's README), upload it\n  (Colab: the Files "
+                  f"pane; Kaggle: Add Input), then run\n  %pip install /path/to/{wheel}\n  and "
+                  "run this cell again.",
+            "zh": f"无法安装d2lmini {D2LMINI_VERSION}，本章暂时无法运行。\n- Kaggle：打开右侧的"
+                  "Settings，打开Internet开关，再次运行本单元格。\n- 没有网络，或PyPI上还没有"
+                  f"d2lmini：按项目README的说明取得\n  {wheel}，上传它\n  （Colab：左侧的“文件”"
+                  f"面板；Kaggle：Add Input），然后运行\n  %pip install /path/to/{wheel}\n  再"
+                  "次运行本单元格。",
+        }[LANGUAGE]) from None
 if d2lmini.__version__ != D2LMINI_VERSION:
-    print(f"This chapter was written for d2lmini {D2LMINI_VERSION}; you have "
-          f"{d2lmini.__version__}. If something fails, run\n"
-          f"  %pip install d2lmini=={D2LMINI_VERSION}\nand restart the kernel.")'''
+    print({"en": f"This chapter was written for d2lmini {D2LMINI_VERSION}; you have "
+                 f"{d2lmini.__version__}. If something fails, run\n"
+                 f"  %pip install d2lmini=={D2LMINI_VERSION}\nand restart the kernel.",
+           "zh": f"本章是为d2lmini {D2LMINI_VERSION}编写的，你安装的是{d2lmini.__version__}。如果"
+                 f"运行出错，请运行\n  %pip install d2lmini=={D2LMINI_VERSION}\n然后重启内核。",
+           }[LANGUAGE])
+if hasattr(d2lmini, "set_language"):  # (d2lmini 0.3 and older speak English only)
+    d2lmini.set_language(LANGUAGE)"""
 SETUP_METADATA = {"cellView": "form", "jupyter": {"source_hidden": True}, "tags": ["setup"]}
 
 
-def setup_cell(version: str = d2lmini.__version__) -> str:
-    """The setup cell (contract C4) for a d2lmini version."""
-    return SETUP_CELL.replace("@VERSION@", version)
+def setup_cell(version: str = d2lmini.__version__, language: str = "en") -> str:
+    """The setup cell (contract C4) for a d2lmini version and a chapter's language."""
+    return SETUP_CELL.replace("@VERSION@", version).replace("@LANGUAGE@", language)
 
 
 # An absolute path of some machine: /home/me/..., /tmp/x/y, /content/drive/..., C:\Users\me\...
@@ -161,8 +187,21 @@ def test_licences_are_declared_and_present():
     assert "Section 8 -- Interpretation." in notebooks  # the whole licence, not a stub
 
 
-def _readme_blocks() -> list[str]:
-    return re.findall(r"```(?:bash|sh|console)?\n(.*?)```", (ROOT / "README.md").read_text(), re.S)
+def _readme_blocks(name: str = "README.md") -> list[str]:
+    return re.findall(r"```(?:bash|sh|console)?\n(.*?)```", (ROOT / name).read_text(), re.S)
+
+
+def test_the_chinese_readme_links_back_and_has_the_same_two_commands():
+    english, chinese = ((ROOT / name).read_text() for name in ("README.md", "README.zh-CN.md"))
+    assert "(README.zh-CN.md)" in "\n".join(english.splitlines()[:5]), "link it at the top"
+    assert "(README.md)" in "\n".join(chinese.splitlines()[:5]), "link back at the top"
+    blocks = _readme_blocks("README.zh-CN.md")
+    for block in _readme_blocks()[:2]:  # the notebooks' command (Chinese chapters), the tests'
+        assert block.replace("jupyter lab notebooks\n", "jupyter lab notebooks/zh\n") in blocks \
+            or block in blocks, block
+    assert "notebooks/zh/" in chinese and "Colab" in chinese and "Kaggle" in chinese
+    links = re.findall(r"\]\(([^)#:]+)(?:#[^)]*)?\)", chinese)
+    assert [link for link in links if not (ROOT / link).exists()] == []
 
 
 def test_readme_commands_make_a_venv_and_choose_torch_before_installing():
@@ -208,20 +247,21 @@ def test_package_does_not_import_notebook_or_test_tools():
             assert not re.search(rf"^\s*(import|from) {tool}\b", source, re.M), (path, tool)
 
 
-@pytest.mark.parametrize("notebook", NOTEBOOKS, ids=lambda p: p.name)
+@pytest.mark.parametrize("notebook", NOTEBOOKS, ids=chapter_id)
 def test_notebook_starts_with_the_setup_cell(notebook):
     first = _code_cells(notebook)[0]
     source = "".join(first["source"])
     pinned = re.search(r'D2LMINI_VERSION = "([^"]*)"', source)
     assert pinned and pinned[1] == d2lmini.__version__, "pin the package's __version__"
-    assert source == setup_cell(), "paste contract C4's setup cell as the first code cell"
+    assert source == setup_cell(language=language(notebook)), (
+        "paste contract C4's setup cell as the first code cell")
     metadata = {key: first["metadata"].get(key) for key in SETUP_METADATA}
     metadata["jupyter"] = {"source_hidden": (metadata["jupyter"] or {}).get("source_hidden")}
     assert metadata == SETUP_METADATA, "the setup cell is a collapsed form (cellView: form)"
     assert first["outputs"] == [], "with the right d2lmini installed, the setup cell says nothing"
 
 
-@pytest.mark.parametrize("notebook", NOTEBOOKS, ids=lambda p: p.name)
+@pytest.mark.parametrize("notebook", NOTEBOOKS, ids=chapter_id)
 def test_notebook_carries_no_machine_paths_or_test_plumbing(notebook):
     assert plumbing(notebook) == []
 
@@ -248,7 +288,7 @@ def test_plumbing_finds_what_it_looks_for(tmp_path):
     assert "'/root/.pyenv/lib/x.py'" in found[1] and "Users" in found[2]
 
 
-@pytest.mark.parametrize("notebook", NOTEBOOKS, ids=lambda p: p.name)
+@pytest.mark.parametrize("notebook", NOTEBOOKS, ids=chapter_id)
 def test_notebook_is_saved_executed_with_its_panel_tagged(notebook):
     code = _code_cells(notebook)
     counts = [c["execution_count"] for c in code]
@@ -261,7 +301,7 @@ def test_notebook_is_saved_executed_with_its_panel_tagged(notebook):
         assert "nbval-ignore-output" in cell["metadata"].get("tags", []), "tag the panel cell"
 
 
-@pytest.mark.parametrize("notebook", NOTEBOOKS, ids=lambda p: p.name)
+@pytest.mark.parametrize("notebook", NOTEBOOKS, ids=chapter_id)
 def test_a_reader_without_a_kernel_sees_every_panels_figure(notebook):
     """nbconvert's HTML (what nbviewer shows), made offline: each panel's output shows its saved
     PNG, inline, and every other figure is there too (none replaced by an empty widget view)."""
@@ -291,7 +331,7 @@ def long_cells(notebook: Path) -> list[str]:
             and len(lines := "".join(cell["source"]).splitlines()) > MAX_CELL_LINES]
 
 
-@pytest.mark.parametrize("notebook", NOTEBOOKS, ids=lambda p: p.name)
+@pytest.mark.parametrize("notebook", NOTEBOOKS, ids=chapter_id)
 def test_every_code_cell_is_at_most_25_lines(notebook):
     assert long_cells(notebook) == []
 
@@ -316,15 +356,17 @@ def unmarked_sections(notebook: Path) -> list[str]:
                 if cell["cell_type"] == "markdown"
                 for line in "".join(cell["source"]).splitlines() if re.match(r"## \d+\.", line)]
     assert headings, f"{notebook.name} has no numbered sections"
-    return [h for h in headings if not re.search(r"\((core|going further)\)\s*$", h)]
+    return [h for h in headings
+            if not re.search(r"(\((core|going further)\)|（(核心|进阶)）)\s*$", h)]
 
 
 @pytest.mark.parametrize("notebook", [n for n in NOTEBOOKS if n.stem in CORE_PATH],
-                         ids=lambda p: p.name)
+                         ids=chapter_id)
 def test_each_section_says_whether_it_is_core_or_going_further(notebook):
     assert unmarked_sections(notebook) == []
     intro = "".join(json.loads(notebook.read_text())["cells"][0]["source"])
-    assert "core" in intro and "going further" in intro, "the introduction names the core path"
+    words = ("核心", "进阶") if language(notebook) == "zh" else ("core", "going further")
+    assert all(word in intro for word in words), "the introduction names the core path"
 
 
 def test_ruff_is_clean():
