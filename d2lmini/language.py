@@ -58,7 +58,6 @@ MESSAGES = {
     "race": ("loss after {steps} steps: {parts}", "{steps}步后的损失：{parts}"),
     "racer diverged": ("{name} diverged at step {step}", "{name}在第{step}步发散"),
     "error": ("error", "出错"),
-    "stopped by": ("stopped", "已停止"),
     "stale": (" The figure below is still the earlier run's ({settings}).",
               "下面的图仍是之前那次运行的（{settings}）。"),
     "what next": ("<b>{kind}:</b> {what}.{stale} print({name}.traceback) shows where; move a "

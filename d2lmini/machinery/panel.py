@@ -313,7 +313,7 @@ class LivePanel:
     def _failed(self, generation: int, settings: dict, error: BaseException) -> None:
         """Say what went wrong, and mark the figure below as an earlier run's (if there is one)."""
         what = "".join(traceback.format_exception_only(error)).strip().rstrip(".")
-        kind = say("error" if isinstance(error, Exception) else "stopped by")
+        kind = say("error" if isinstance(error, Exception) else "stopped")
         shown = self.history is not None and self.history.settings != settings
         stale = say("stale", settings=describe(self.history.settings)) if shown else ""
         end = say("what next", kind=kind, what=escape(what, quote=False),
