@@ -87,13 +87,12 @@ def get_language() -> str:
     return _language
 
 
-def either(english: str, chinese: str) -> str:
-    """english or chinese, by the language set: for a message said in one place only (an
-    exercise checker's hint), written beside its English instead of in MESSAGES."""
-    return chinese if _language == "zh" else english
+def either(english: str, chinese: str, language: str | None = None) -> str:
+    """english or chinese, by the language set (or the one given): for a message said in one
+    place only (an exercise checker's hint), written beside its English instead of in MESSAGES."""
+    return chinese if (language or _language) == "zh" else english
 
 
 def say(key: str, language: str | None = None, **values) -> str:
     """MESSAGES[key] in the language set (or the one given), with its {names} filled in."""
-    english, chinese = MESSAGES[key]
-    return (chinese if (language or _language) == "zh" else english).format(**values)
+    return either(*MESSAGES[key], language).format(**values)

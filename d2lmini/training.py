@@ -22,7 +22,7 @@ from torch.utils import data
 from tqdm.auto import tqdm
 
 from .data import Batches
-from .language import get_language, say
+from .language import either, say
 from .validate import (
     NonFiniteError,
     check_counted,
@@ -74,7 +74,7 @@ class History:
         if self.interrupted_at is not None:
             return said("interrupted", step=self.interrupted_at)
         if self.diverged and self.nonfinite:
-            why = self.nonfinite["zh" if (language or get_language()) == "zh" else "en"]
+            why = either(self.nonfinite["en"], self.nonfinite["zh"], language)
             return said("diverged", step=self.diverged_at, why=why)
         if self.diverged_at == 1:
             return said("not finite at start")
